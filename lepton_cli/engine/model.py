@@ -1,0 +1,76 @@
+"""A plan is inert data (after Terraform's `internal/plans`): `Change`s with an `Action`.
+
+`diff` produces a `Plan`; the executor applies exactly the changes it holds; the UI renders
+it; `plan -o` saves it as a change set. Nothing here calls a cloud.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from lepton_cli.drivers.base import Observed, Primitive
+
+
+class Action(str, enum.Enum):
+    NOOP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One property's change; `after` may be `UNKNOWN` (known after apply)."""
+
+    before: Any
+    after: Any
+
+
+@dataclass
+class Change:
+    """What will happen to one primitive, and why."""
+
+    address: str
+    type: str
+    resource: str
+    kind: str
+    cloud: str
+    region: str
+    action: Action
+    diff: dict[str, FieldDiff] = field(default_factory=dict)
+    replace_fields: list[str] = field(default_factory=list)  # the fields that force a replace
+    notes: list[str] = field(default_factory=list)  # e.g. "rolls a new launch template version"
+    desired: Primitive | None = None  # None for a delete
+    current: Observed | None = None  # None for a create
+    depends_on: tuple[str, ...] = ()  # addresses (of desired, else of recorded state)
+
+
+@dataclass
+class Plan:
+    """Every change needed to make the clouds match the plan file, in no particular order
+    (the executor orders them by dependency)."""
+
+    stack: str
+    changes: list[Change]
+    outputs: dict[str, Any]  # output name -> value, Ref or Template (resolved after apply)
+    lineage: str | None  # of the state this plan was made against
+    serial: int
+    plan_digest: str  # sha256 of the rendered plan file (and vars) it was made from
+    destroy: bool = False
+
+    @property
+    def actionable(self) -> list[Change]:
+        return [c for c in self.changes if c.action is not Action.NOOP]
+
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)}
+        for change in self.actionable:
+            counts[change.action.value] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)

@@ -1,0 +1,226 @@
+"""The plan language's typed model (DESIGN §3): what a rendered, parsed plan file means.
+
+These models are the only thing drivers see of a plan. They are portable: they name clouds only
+as values of the `cloud` field. Unknown keys are errors (`extra="forbid"`), so a typo is caught
+and the loader can suggest the key that was meant.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Cloud = Literal["aws", "gcp", "azure"]
+CLOUDS: tuple[str, ...] = ("aws", "gcp", "azure")
+
+# Where a resource goes when neither it nor `defaults` names a region (DESIGN §3).
+DEFAULT_REGIONS: dict[str, str] = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus"}
+
+STACK_NAME = r"^[a-z][a-z0-9-]{0,29}$"
+RESOURCE_NAME = r"^[a-z][a-z0-9-]{0,39}$"
+GPU_SPEC = r"^[A-Za-z0-9-]+:[1-9][0-9]*$"
+# `${name.attr}` inside any string field; resolved after the named resource exists.
+INTERPOLATION = re.compile(r"\$\{([a-z][a-z0-9-]{0,39})\.([a-z_]+)\}")
+
+# Attributes each kind exposes to `${name.attr}` and `outputs` (DESIGN §3).
+COMMON_ATTRIBUTES = ("id", "name")
+KIND_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "compute": COMMON_ATTRIBUTES + ("group_id",),
+    "bucket": COMMON_ATTRIBUTES + ("url",),
+    "load_balancer": COMMON_ATTRIBUTES + ("dns_name", "address"),
+    "cdn": COMMON_ATTRIBUTES + ("domain",),
+}
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Size(Model):
+    """A portable machine size, resolved per cloud to the cheapest matching instance type."""
+
+    cpus: int | None = Field(default=None, ge=1, le=896)
+    memory_gb: float | None = Field(default=None, gt=0, le=24576)
+    gpus: str | None = Field(default=None, pattern=GPU_SPEC, description="accelerators as NAME:COUNT, e.g. A100:1")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "Size":
+        if self.cpus is None and self.memory_gb is None and self.gpus is None:
+            raise ValueError("size needs at least one of cpus, memory_gb, gpus")
+        return self
+
+    @property
+    def gpu_name(self) -> str | None:
+        return self.gpus.split(":")[0] if self.gpus else None
+
+    @property
+    def gpu_count(self) -> int:
+        return int(self.gpus.split(":")[1]) if self.gpus else 0
+
+
+class Autoscale(Model):
+    min: int = Field(ge=0, le=1000)
+    max: int = Field(ge=1, le=1000)
+    target_cpu: int = Field(default=60, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Autoscale":
+        if self.min > self.max:
+            raise ValueError(f"autoscale.min ({self.min}) is greater than autoscale.max ({self.max})")
+        return self
+
+
+class LifecycleRule(Model):
+    prefix: str = ""
+    expire_days: int = Field(ge=1)
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR block such as 10.0.0.0/8") from None
+
+
+class Placed(Model):
+    """Fields every resource may carry to override `defaults`."""
+
+    cloud: Cloud | None = None
+    region: str | None = None
+
+
+class Compute(Placed):
+    kind: Literal["compute"]
+    size: Size | None = None
+    instance_type: str | dict[Cloud, str] | None = None
+    image: str = "ubuntu-22.04"
+    count: int | None = Field(default=None, ge=0, le=1000)
+    autoscale: Autoscale | None = None
+    zones: int = Field(default=1, ge=1, le=6)
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=list)
+    allow_from: list[str] = Field(default_factory=list)
+    disk_gb: int = Field(default=20, ge=8, le=16384)
+    spot: bool = False
+    user_data: str | None = None
+
+    _cidrs = field_validator("allow_from")(lambda cls, v: [_check_cidr(c) for c in v])
+
+    @model_validator(mode="after")
+    def _count_or_autoscale(self) -> "Compute":
+        if self.count is not None and self.autoscale is not None:
+            raise ValueError("give either count or autoscale, not both")
+        if self.size is None and self.instance_type is None:
+            raise ValueError("compute needs size or instance_type")
+        if self.size is not None and self.instance_type is not None:
+            raise ValueError("give either size or instance_type, not both")
+        return self
+
+    @property
+    def desired_count(self) -> int:
+        """Instances to run now: `count`, or `autoscale.min`, or 1."""
+        if self.autoscale is not None:
+            return self.autoscale.min
+        return 1 if self.count is None else self.count
+
+
+class Bucket(Placed):
+    kind: Literal["bucket"]
+    versioning: bool = False
+    public: bool = False
+    encryption: bool = True
+    force_destroy: bool = False
+    lifecycle: list[LifecycleRule] = Field(default_factory=list)
+
+
+class Listener(Model):
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["http", "https", "tcp"] = "http"
+    target_port: int | None = Field(default=None, ge=1, le=65535)
+    certificate: str | None = None  # required for https: an ACM ARN, a GCP cert, an Azure Key Vault id
+
+    @model_validator(mode="after")
+    def _https_needs_certificate(self) -> "Listener":
+        if self.protocol == "https" and not self.certificate:
+            raise ValueError("an https listener needs a certificate")
+        return self
+
+
+class HealthCheck(Model):
+    path: str = "/"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    interval: int = Field(default=30, ge=5, le=300)
+    healthy_threshold: int = Field(default=3, ge=2, le=10)
+    unhealthy_threshold: int = Field(default=3, ge=2, le=10)
+
+
+class LoadBalancer(Placed):
+    kind: Literal["load_balancer"]
+    target: str = Field(pattern=RESOURCE_NAME)
+    listeners: list[Listener] = Field(min_length=1)
+    health_check: HealthCheck = Field(default_factory=HealthCheck)
+
+    @field_validator("listeners")
+    @classmethod
+    def _unique_ports(cls, v: list[Listener]) -> list[Listener]:
+        ports = [l.port for l in v]
+        if len(set(ports)) != len(ports):
+            raise ValueError("two listeners share a port")
+        return v
+
+
+class Cdn(Placed):
+    kind: Literal["cdn"]
+    origin: str = Field(pattern=RESOURCE_NAME)
+    default_ttl: int = Field(default=3600, ge=0, le=31536000)
+    https_only: bool = True
+
+
+Resource = Annotated[Union[Compute, Bucket, LoadBalancer, Cdn], Field(discriminator="kind")]
+KINDS: tuple[str, ...] = ("compute", "bucket", "load_balancer", "cdn")
+
+
+class Defaults(Model):
+    cloud: Cloud = "aws"
+    region: str | None = None
+    regions: dict[Cloud, str] = Field(default_factory=dict)
+    project: str | None = None
+    subscription: str | None = None
+
+
+class Backend(Model):
+    """Where state lives. Only `local` is implemented; remote backends come later."""
+
+    type: Literal["local", "s3", "gcs", "azblob"] = "local"
+    path: str | None = None  # local: a directory for state files
+    bucket: str | None = None
+    prefix: str | None = None
+    region: str | None = None
+
+
+class Stack(Model):
+    """A whole plan file after rendering, parsing and validation."""
+
+    stack: str = Field(pattern=STACK_NAME)
+    defaults: Defaults = Field(default_factory=Defaults)
+    backend: Backend = Field(default_factory=Backend)
+    resources: dict[Annotated[str, Field(pattern=RESOURCE_NAME)], Resource] = Field(default_factory=dict)
+    outputs: dict[str, str] = Field(default_factory=dict)
+
+    def cloud_of(self, name: str) -> str:
+        return self.resources[name].cloud or self.defaults.cloud
+
+    def region_of(self, name: str) -> str:
+        """The resource's region: its own, else the default for its cloud (DESIGN §3)."""
+        resource = self.resources[name]
+        if resource.region:
+            return resource.region
+        cloud = self.cloud_of(name)
+        if cloud == self.defaults.cloud and self.defaults.region:
+            return self.defaults.region
+        return self.defaults.regions.get(cloud) or DEFAULT_REGIONS[cloud]
+
+    def clouds(self) -> list[str]:
+        return sorted({self.cloud_of(n) for n in self.resources})

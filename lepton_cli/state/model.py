@@ -1,0 +1,95 @@
+"""The state document (DESIGN §5) and the interface every state backend implements."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class PrimitiveRecord:
+    """What lepton knows of one primitive it created: enough to find, diff and delete it."""
+
+    type: str
+    cloud: str
+    region: str
+    id: str
+    resource: str
+    kind: str
+    properties: dict[str, Any] = field(default_factory=dict)  # as applied (resolved)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    depends_on: list[str] = field(default_factory=list)
+
+
+@dataclass
+class State:
+    stack: str
+    lineage: str
+    serial: int = 0
+    format_version: int = FORMAT_VERSION
+    primitives: dict[str, PrimitiveRecord] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "State":
+        prims = {a: PrimitiveRecord(**r) for a, r in data.get("primitives", {}).items()}
+        return cls(
+            stack=data["stack"],
+            lineage=data["lineage"],
+            serial=data.get("serial", 0),
+            format_version=data.get("format_version", FORMAT_VERSION),
+            primitives=prims,
+            outputs=data.get("outputs", {}),
+        )
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a stack's lock, for the message a second writer sees."""
+
+    id: str
+    user: str
+    host: str
+    pid: int
+    command: str
+    since: str  # ISO 8601, UTC
+
+
+class StateStore(abc.ABC):
+    """Where one stack's state lives, and its lock."""
+
+    @abc.abstractmethod
+    def read(self) -> State | None:
+        """The current state, or None if the stack was never applied."""
+
+    @abc.abstractmethod
+    def write(self, state: State) -> None:
+        """Persist `state` atomically, incrementing `state.serial`; keeps a backup."""
+
+    @abc.abstractmethod
+    def acquire(self, command: str) -> LockInfo:
+        """Take the lock or raise `LockHeldError` naming the holder (taking over a stale
+        local lock, with a warning)."""
+
+    @abc.abstractmethod
+    def release(self, lock: LockInfo) -> None: ...
+
+    @abc.abstractmethod
+    def force_unlock(self, lock_id: str) -> None:
+        """`lepton state unlock ID`: break a lock whose id matches."""
+
+    @contextlib.contextmanager
+    def locked(self, command: str) -> Iterator[LockInfo]:
+        lock = self.acquire(command)
+        try:
+            yield lock
+        finally:
+            self.release(lock)

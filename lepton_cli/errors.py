@@ -81,6 +81,10 @@ class OwnershipError(CloudError):
     """An object with the name lepton wants exists but does not carry this stack's marker."""
 
 
+class AbandonedError(LeptonError):
+    """The user pressed Ctrl-C twice: stop waiting for operations still running in the cloud."""
+
+
 @dataclass
 class Diagnostics:
     """Accumulates diagnostics so one run reports every problem it found, not just the first."""

@@ -199,6 +199,11 @@ class PrimitiveType(abc.ABC):
     def delete(self, current: Observed) -> None:
         """Delete the object; a missing object is success (idempotent)."""
 
+    def normalize(self, properties: dict[str, Any]) -> dict[str, Any]:
+        """Resolved desired properties in the canonical shape `list` reports (e.g. rules
+        sorted by resolved id), so an unchanged object compares equal."""
+        return properties
+
     def check_delete(self, current: Observed, recorded: Mapping[str, Any]) -> str | None:
         """Why this object must not be deleted now (a non-empty bucket without
         force_destroy), or None. Called for every delete before any delete runs."""

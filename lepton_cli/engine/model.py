@@ -60,6 +60,12 @@ class Plan:
     serial: int
     plan_digest: str  # sha256 of the rendered plan file (and vars) it was made from
     destroy: bool = False
+    # Recorded in state but gone from the cloud (deleted out of band, and not wanted, or out of
+    # scope to recreate): apply drops these records.
+    forget: list[str] = field(default_factory=list)
+    # Where the plan was made (stack, plan file, state directory, sandbox, driver settings), so a
+    # saved change set can be applied later exactly; set by the API, never holds credentials.
+    context: dict[str, Any] = field(default_factory=dict)
 
     @property
     def actionable(self) -> list[Change]:

@@ -1,0 +1,75 @@
+"""`lepton state list|show|unlock`: look into and repair a stack's state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from lepton_cli import api
+from lepton_cli.cli.options import Json, PlanFile, Sandbox, StateDir, Vars, VarFiles
+from lepton_cli.errors import LeptonError
+from lepton_cli.ui.console import output, write_json
+
+app = typer.Typer(help="Inspect a stack's state, or break a stale lock.", no_args_is_help=True)
+
+
+def _state(file, var, var_file, sandbox, state_dir):
+    ws = api.open_workspace(file, cli_vars=var or (), var_files=var_file or (), sandbox=sandbox,
+                            state_dir=state_dir, reach_clouds=False)
+    return ws, ws.read_state()
+
+
+@app.command("list")
+def list_(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
+          sandbox: Sandbox = False, state_dir: StateDir = None, json: Json = False) -> None:
+    """List the addresses of every primitive in state."""
+    _, state = _state(file, var, var_file, sandbox, state_dir)
+    addresses = sorted(state.primitives) if state else []
+    if json:
+        write_json(addresses)
+        return
+    for address in addresses:
+        output().out.print(address, markup=False)
+
+
+@app.command("show")
+def show(address: Annotated[str, typer.Argument(help="A primitive's address, e.g. web/aws.autoscaling_group.")],
+         file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
+         sandbox: Sandbox = False, state_dir: StateDir = None, json: Json = False) -> None:
+    """Show one primitive as recorded in state."""
+    from dataclasses import asdict
+
+    ws, state = _state(file, var, var_file, sandbox, state_dir)
+    records = state.primitives if state else {}
+    if address not in records:
+        from lepton_cli.spec.suggest import did_you_mean
+
+        hint = did_you_mean(address, records) or "`lepton state list` shows every address"
+        raise LeptonError(f"no primitive {address!r} in the state of stack {ws.stack_name}", f"  {hint}")
+    record = asdict(records[address])
+    if json:
+        write_json({"address": address, **record})
+        return
+    import json as _json
+
+    out = output().out
+    out.print(f"[address]{escape(address)}[/]")
+    for key in ("type", "cloud", "region", "id", "resource", "kind", "depends_on"):
+        out.print(f"  {key}: {escape(str(record[key]))}")
+    for section in ("properties", "outputs"):
+        out.print(f"  {section}:")
+        for key, value in sorted(record[section].items()):
+            text = value if isinstance(value, str) else _json.dumps(value)
+            out.print(f"    {escape(key)}: {escape(text)}")
+
+
+@app.command("unlock")
+def unlock(lock_id: Annotated[str, typer.Argument(metavar="ID", help="The lock's id, as the error that named the holder showed it.")],
+           file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
+           sandbox: Sandbox = False, state_dir: StateDir = None) -> None:
+    """Break a stack's lock. Only do this when its holder is certainly gone."""
+    ws, _ = _state(file, var, var_file, sandbox, state_dir)
+    ws.store.force_unlock(lock_id)
+    output().out.print(f"Released lock {escape(lock_id)} on stack {escape(ws.stack_name)}.")

@@ -1,0 +1,321 @@
+"""`compute` on AWS: a security group, a launch template and an autoscaling group (plus a
+target-tracking policy on CPU with `autoscale`).
+
+Changing `count` updates the group's desired capacity in place. Changing the image, size or
+user data rolls a new launch template version and makes it the default, which the group's new
+instances use; running instances are not replaced by lepton (use an instance refresh).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from lepton_cli.catalog.resolver import InstanceType, check_instance_type, resolve_size
+from lepton_cli.drivers.aws import firewall, network
+from lepton_cli.drivers.aws.common import AwsType, translate
+from lepton_cli.drivers.aws.errors import error_code, missing_ok
+from lepton_cli.drivers.base import ExpandContext, Observed, Primitive, Ref
+from lepton_cli.errors import Diagnostic, LeptonError
+from lepton_cli.spec.models import Compute, Stack
+
+ATTRIBUTES = {
+    "id": ("aws.autoscaling_group", "arn"),
+    "name": ("aws.autoscaling_group", "name"),
+    "group_id": ("aws.autoscaling_group", "name"),
+}
+
+
+def network_zones(resource: Compute) -> int:
+    return resource.zones
+
+
+def instance_type(resource: Compute) -> InstanceType:
+    if resource.instance_type is not None:
+        name = resource.instance_type
+        if isinstance(name, dict):
+            if "aws" not in name:
+                raise LeptonError("instance_type names no type for aws; add `aws: <type>` to the map or use size")
+            name = name["aws"]
+        return check_instance_type("aws", name)
+    return resolve_size("aws", resource.size)
+
+
+def validate(stack: Stack, name: str) -> list[Diagnostic]:
+    from lepton_cli.drivers.aws.images import ALIASES
+
+    resource = stack.resources[name]
+    problems = []
+    try:
+        instance_type(resource)
+    except LeptonError as exc:
+        problems += [_at(d, name, "instance_type" if resource.instance_type else "size") for d in exc.diagnostics]
+    if not resource.image.startswith("ami-") and resource.image not in ALIASES:
+        from lepton_cli.spec.suggest import did_you_mean
+
+        problems.append(Diagnostic(summary=f"unknown image {resource.image!r}", path=f"resources.{name}.image",
+                                   hint=did_you_mean(resource.image, ALIASES) or f"aliases: {', '.join(ALIASES)}"))
+    return problems
+
+
+def _at(d: Diagnostic, name: str, key: str) -> Diagnostic:
+    return Diagnostic(summary=d.summary, detail=d.detail, hint=d.hint, path=f"resources.{name}.{key}")
+
+
+def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> list[Primitive]:
+    resource: Compute = stack.resources[name]
+    itype = instance_type(resource)
+    image_id = driver.images.resolve(region, resource.image, itype.arch)
+    balancers = [n for n, r in stack.resources.items()
+                 if r.kind == "load_balancer" and r.target == name and stack.cloud_of(n) == "aws"]
+    ingress = []
+    for port in resource.ports:
+        ingress += [{"protocol": "tcp", "port": port, "source_security_group_id": Ref(f"{lb}/aws.security_group", "id")}
+                    for lb in balancers]
+        ingress += [{"protocol": "tcp", "port": port, "cidr": cidr} for cidr in resource.allow_from]
+    sg = firewall.security_group(stack.stack, name, region, "compute", ingress, network.vpc_ref(region))
+    physical = f"{stack.stack}-{name}"
+
+    def prim(type_: str, props: dict[str, Any]) -> Primitive:
+        return Primitive(address=f"{name}/aws.{type_}", type=f"aws.{type_}", cloud="aws", region=region,
+                         resource=name, kind="compute", properties=props)
+
+    template = prim("launch_template", {
+        "name": physical, "image_id": image_id, "instance_type": itype.name,
+        "user_data": ctx.interpolate(resource.user_data) if resource.user_data else "",
+        "disk_gb": resource.disk_gb, "spot": resource.spot, "security_group_ids": [Ref(sg.address, "id")],
+    })
+    size = (resource.autoscale.min, resource.autoscale.max) if resource.autoscale else (resource.desired_count,) * 2
+    group = prim("autoscaling_group", {
+        "name": physical, "launch_template_id": Ref(template.address, "id"),
+        "min_size": size[0], "max_size": size[1], "desired_capacity": resource.desired_count,
+        "subnet_ids": network.subnet_refs(region, resource.zones),
+    })
+    prims = [sg, template, group]
+    if resource.autoscale:
+        prims.append(prim("scaling_policy", {"name": f"{physical}-cpu", "group_name": Ref(group.address, "name"),
+                                             "target_cpu": float(resource.autoscale.target_cpu)}))
+    return prims
+
+
+# -- launch template ------------------------------------------------------------------------------
+def _template_data(properties: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ImageId": properties["image_id"], "InstanceType": properties["instance_type"],
+        "SecurityGroupIds": list(properties["security_group_ids"]),
+        "BlockDeviceMappings": [{"DeviceName": "/dev/sda1", "Ebs": {
+            "VolumeSize": properties["disk_gb"], "VolumeType": "gp3", "DeleteOnTermination": True, "Encrypted": True}}],
+        "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+    }
+    if properties["user_data"]:
+        data["UserData"] = base64.b64encode(properties["user_data"].encode()).decode()
+    if properties["spot"]:
+        data["InstanceMarketOptions"] = {"MarketType": "spot"}
+    return data
+
+
+def _template_properties(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    disks = data.get("BlockDeviceMappings") or [{}]
+    user_data = data.get("UserData")
+    return {
+        "name": name, "image_id": data.get("ImageId"), "instance_type": data.get("InstanceType"),
+        "user_data": base64.b64decode(user_data).decode(errors="replace") if user_data else "",
+        "disk_gb": disks[0].get("Ebs", {}).get("VolumeSize"),
+        "spot": (data.get("InstanceMarketOptions") or {}).get("MarketType") == "spot",
+        "security_group_ids": list(data.get("SecurityGroupIds", [])),
+    }
+
+
+class LaunchTemplateType(AwsType):
+    type_name = "aws.launch_template"
+    replace_on = frozenset({"name"})
+    update_notes = {k: "rolls a new launch template version"
+                    for k in ("image_id", "instance_type", "user_data", "disk_gb", "spot", "security_group_ids")}
+
+    def list(self, region: str) -> list[Observed]:
+        owned = {t["LaunchTemplateId"]: (address, t)
+                 for address, t in self.ec2_owned(region, "describe_launch_templates", "LaunchTemplates")}
+        if not owned:
+            return []
+        # One call for the default version of every template (AWS allows omitting the id with $Default).
+        out = []
+        for version in self.paginate("ec2", region, "describe_launch_template_versions", "LaunchTemplateVersions",
+                                     Versions=["$Default"]):
+            if version["LaunchTemplateId"] in owned:
+                address, template = owned[version["LaunchTemplateId"]]
+                out.append(self._observed(address, region, template, version))
+        return out
+
+    def _observed(self, address: str, region: str, template: dict, version: dict) -> Observed:
+        return Observed(address, self.type_name, region, template["LaunchTemplateId"],
+                        _template_properties(template["LaunchTemplateName"], version["LaunchTemplateData"]),
+                        {"id": template["LaunchTemplateId"], "name": template["LaunchTemplateName"],
+                         "version": version["VersionNumber"]})
+
+    def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
+        ec2 = self.client("ec2", primitive.region)
+        try:
+            with translate("creating the launch template", primitive.address):
+                template = ec2.create_launch_template(
+                    LaunchTemplateName=properties["name"], LaunchTemplateData=_template_data(properties),
+                    TagSpecifications=[{"ResourceType": "launch-template", "Tags": self.tags(primitive.address)}],
+                )["LaunchTemplate"]
+        except LeptonError as exc:
+            if error_code(exc.__cause__) not in ("InvalidLaunchTemplateName.AlreadyExistsException",):
+                raise
+            with translate("reading the launch template", primitive.address):
+                template = ec2.describe_launch_templates(LaunchTemplateNames=[properties["name"]])["LaunchTemplates"][0]
+            if self.owned(template.get("Tags")) != primitive.address:
+                raise self.refuse_foreign("launch template", properties["name"], primitive.address, template.get("Tags"))
+            current = Observed(primitive.address, self.type_name, primitive.region, template["LaunchTemplateId"], {},
+                               {"id": template["LaunchTemplateId"], "name": properties["name"]})
+            return self.update(primitive, properties, current, set(properties))
+        return Observed(primitive.address, self.type_name, primitive.region, template["LaunchTemplateId"],
+                        dict(properties), {"id": template["LaunchTemplateId"], "name": properties["name"],
+                                           "version": template["LatestVersionNumber"]})
+
+    def update(self, primitive, properties, current, changed) -> Observed:
+        ec2 = self.client("ec2", primitive.region)
+        with translate("rolling a new launch template version", primitive.address):
+            version = ec2.create_launch_template_version(
+                LaunchTemplateId=current.id, LaunchTemplateData=_template_data(properties),
+                VersionDescription="lepton apply")["LaunchTemplateVersion"]["VersionNumber"]
+            ec2.modify_launch_template(LaunchTemplateId=current.id, DefaultVersion=str(version))
+        return Observed(current.address, self.type_name, current.region, current.id, dict(properties),
+                        {"id": current.id, "name": properties["name"], "version": version})
+
+    def delete(self, current: Observed) -> None:
+        with missing_ok("InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed"), \
+                translate("deleting the launch template", current.address):
+            self.client("ec2", current.region).delete_launch_template(LaunchTemplateId=current.id)
+
+
+# -- autoscaling group --------------------------------------------------------------------------------
+class AutoscalingGroupType(AwsType):
+    type_name = "aws.autoscaling_group"
+    replace_on = frozenset({"name"})
+    update_notes = {"desired_capacity": "changes desired capacity", "min_size": "changes group bounds",
+                    "max_size": "changes group bounds", "subnet_ids": "moves the group's zones",
+                    "launch_template_id": "switches launch template"}
+
+    def normalize(self, properties):
+        return {**properties, "subnet_ids": sorted(properties["subnet_ids"])}
+
+    def owned_groups(self, region: str) -> list[tuple[str, dict[str, Any]]]:
+        groups = self.paginate("autoscaling", region, "describe_auto_scaling_groups", "AutoScalingGroups",
+                               Filters=[{"Name": "tag:lepton-stack", "Values": [self.stack]}])
+        return [(address, g) for g in groups if (address := self.owned(g.get("Tags")))]
+
+    def _observed(self, address: str, region: str, group: dict[str, Any]) -> Observed:
+        template = (group.get("LaunchTemplate") or {}).get("LaunchTemplateId")
+        subnets = sorted(s for s in group.get("VPCZoneIdentifier", "").split(",") if s)
+        return Observed(address, self.type_name, region, group["AutoScalingGroupName"],
+                        {"name": group["AutoScalingGroupName"], "launch_template_id": template,
+                         "min_size": group["MinSize"], "max_size": group["MaxSize"],
+                         "desired_capacity": group["DesiredCapacity"], "subnet_ids": subnets},
+                        {"id": group["AutoScalingGroupARN"], "arn": group["AutoScalingGroupARN"],
+                         "name": group["AutoScalingGroupName"],
+                         "target_group_arns": sorted(group.get("TargetGroupARNs", []))})
+
+    def list(self, region: str) -> list[Observed]:
+        return [self._observed(address, region, g) for address, g in self.owned_groups(region)]
+
+    def _settings(self, properties: dict[str, Any]) -> dict[str, Any]:
+        return {"AutoScalingGroupName": properties["name"],
+                "LaunchTemplate": {"LaunchTemplateId": properties["launch_template_id"], "Version": "$Default"},
+                "MinSize": properties["min_size"], "MaxSize": properties["max_size"],
+                "DesiredCapacity": properties["desired_capacity"],
+                "VPCZoneIdentifier": ",".join(properties["subnet_ids"])}
+
+    def _read(self, region: str, name: str) -> dict[str, Any] | None:
+        with translate("reading the autoscaling group"):
+            groups = self.client("autoscaling", region).describe_auto_scaling_groups(
+                AutoScalingGroupNames=[name])["AutoScalingGroups"]
+        return groups[0] if groups else None
+
+    def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
+        asg = self.client("autoscaling", primitive.region)
+        existing = self._read(primitive.region, properties["name"])
+        if existing is not None:
+            if self.owned(existing.get("Tags")) != primitive.address:
+                raise self.refuse_foreign("autoscaling group", properties["name"], primitive.address, existing.get("Tags"))
+            current = self._observed(primitive.address, primitive.region, existing)
+            return self.update(primitive, properties, current, set(properties))
+        tags = [{**t, "PropagateAtLaunch": True, "ResourceId": properties["name"], "ResourceType": "auto-scaling-group"}
+                for t in self.tags(primitive.address, properties["name"])]
+        with translate("creating the autoscaling group", primitive.address):
+            asg.create_auto_scaling_group(**self._settings(properties), Tags=tags)
+        return self._observed(primitive.address, primitive.region, self._read(primitive.region, properties["name"]))
+
+    def update(self, primitive, properties, current, changed) -> Observed:
+        with translate("updating the autoscaling group", primitive.address):
+            self.client("autoscaling", primitive.region).update_auto_scaling_group(**self._settings(properties))
+        return self._observed(primitive.address, primitive.region, self._read(primitive.region, properties["name"]))
+
+    def delete(self, current: Observed) -> None:
+        asg = self.client("autoscaling", current.region)
+        with missing_ok("ValidationError"), translate("deleting the autoscaling group", current.address):
+            asg.delete_auto_scaling_group(AutoScalingGroupName=current.id, ForceDelete=True)
+        with translate("waiting for the autoscaling group to go", current.address):
+            _group_gone_waiter(asg, sandbox=bool(self.driver.config.sandbox_endpoint)).wait(
+                AutoScalingGroupNames=[current.id])
+
+
+def _group_gone_waiter(client, sandbox: bool):
+    """boto3 ships GroupExists/GroupInService/GroupNotExists only for some versions; define
+    the same waiter with botocore's waiter machinery so the SDK does the polling."""
+    from botocore.waiter import WaiterModel, create_waiter_with_client
+
+    model = WaiterModel({"version": 2, "waiters": {"GroupGone": {
+        "operation": "DescribeAutoScalingGroups", "delay": 1 if sandbox else 15, "maxAttempts": 120,
+        "acceptors": [{"matcher": "path", "argument": "length(AutoScalingGroups) > `0`",
+                       "expected": False, "state": "success"}]}}})
+    return create_waiter_with_client("GroupGone", model, client)
+
+
+# -- target tracking policy -------------------------------------------------------------------------
+class ScalingPolicyType(AwsType):
+    """A target-tracking policy on average CPU. Policies carry no tags: they are found through
+    the stack's (tagged) groups and named `<group>-cpu`."""
+
+    type_name = "aws.scaling_policy"
+    replace_on = frozenset({"name", "group_name"})
+
+    def list(self, region: str) -> list[Observed]:
+        groups = {g["AutoScalingGroupName"]: address
+                  for address, g in AutoscalingGroupType(self.driver).owned_groups(region)}
+        if not groups:
+            return []
+        out = []
+        for policy in self.paginate("autoscaling", region, "describe_policies", "ScalingPolicies"):
+            group = policy.get("AutoScalingGroupName")
+            if group in groups and policy["PolicyName"] == f"{group}-cpu":
+                resource = groups[group].split("/", 1)[0]
+                config = policy.get("TargetTrackingConfiguration") or {}
+                out.append(Observed(f"{resource}/aws.scaling_policy", self.type_name, region, policy["PolicyARN"],
+                                    {"name": policy["PolicyName"], "group_name": group,
+                                     "target_cpu": float(config.get("TargetValue", 0))},
+                                    {"id": policy["PolicyARN"], "arn": policy["PolicyARN"]}))
+        return out
+
+    def create(self, primitive, properties) -> Observed:
+        with translate("setting the CPU scaling policy", primitive.address):
+            arn = self.client("autoscaling", primitive.region).put_scaling_policy(
+                AutoScalingGroupName=properties["group_name"], PolicyName=properties["name"],
+                PolicyType="TargetTrackingScaling",
+                TargetTrackingConfiguration={
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
+                    "TargetValue": properties["target_cpu"]})["PolicyARN"]
+        return Observed(primitive.address, self.type_name, primitive.region, arn, dict(properties),
+                        {"id": arn, "arn": arn})
+
+    def update(self, primitive, properties, current, changed) -> Observed:
+        return self.create(primitive, properties)  # put_scaling_policy overwrites in place
+
+    def delete(self, current: Observed) -> None:
+        with missing_ok("ValidationError"), translate("deleting the scaling policy", current.address):
+            self.client("autoscaling", current.region).delete_policy(
+                AutoScalingGroupName=current.properties["group_name"], PolicyName=current.properties["name"])
+
+
+TYPES = [LaunchTemplateType, AutoscalingGroupType, ScalingPolicyType]

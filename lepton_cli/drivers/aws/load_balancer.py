@@ -1,0 +1,6 @@
+TYPES = []
+ATTRIBUTES = {}
+
+
+def expand(driver, stack, name, region, ctx):
+    return []

@@ -1,0 +1,122 @@
+"""End-to-end fixtures: the CLI run as a user runs it (a subprocess), against a sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def sandbox_home(tmp_path_factory):
+    """A running sandbox (in this test process, on free loopback ports) that CLI subprocesses
+    find through LEPTON_SANDBOX_HOME, exactly as they would find one `lepton sandbox start` made."""
+    from lepton_cli.sandbox.testing import in_process_sandbox
+
+    home = tmp_path_factory.mktemp("sandbox-home")
+    with in_process_sandbox(home) as status:
+        assert status.running
+        yield home
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Lepton:
+    """Runs `lepton ...` in a work directory holding the plan files."""
+
+    cwd: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, input: str | None = None, check: int | None = 0) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lepton_cli.cli.main", *args], cwd=self.cwd, env=self.env,
+            capture_output=True, text=True, input=input, timeout=600,
+        )
+        result = Result(proc.returncode, proc.stdout, proc.stderr)
+        if check is not None:
+            assert result.code == check, f"lepton {' '.join(args)} exited {result.code}\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.cwd / name
+        path.write_text(text)
+        return path
+
+    def copy_example(self, name: str) -> Path:
+        return Path(shutil.copy(REPO / "examples" / name, self.cwd / name))
+
+
+@pytest.fixture
+def lepton(tmp_path, sandbox_home) -> Lepton:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LEPTON_"))}
+    env.update({"LEPTON_SANDBOX_HOME": str(sandbox_home), "NO_COLOR": "1", "PYTHONPATH": str(REPO)})
+    return Lepton(cwd=tmp_path, env=env)
+
+
+@pytest.fixture
+def sandbox_aws(sandbox_home):
+    """A boto3 client factory for the sandbox's AWS, to check results without lepton."""
+    import boto3
+
+    from lepton_cli.sandbox.manager import status
+
+    os.environ["LEPTON_SANDBOX_HOME"] = str(sandbox_home)
+    endpoint = status().endpoints["aws"]
+
+    def client(service: str, region: str = "us-east-1"):
+        return boto3.client(service, region_name=region, endpoint_url=endpoint,
+                            aws_access_key_id="check", aws_secret_access_key="check")
+
+    return client
+
+
+def tagged_with_stack(client_factory, stack: str, region: str = "us-east-1") -> list[str]:
+    """Every ARN in the region that carries the stack's tag, by the Resource Groups Tagging API,
+    plus what EC2/autoscaling report by tag (not every type is in moto's tagging API)."""
+    found: list[str] = []
+    tagging = client_factory("resourcegroupstaggingapi", region)
+    for page in tagging.get_paginator("get_resources").paginate(
+            TagFilters=[{"Key": "lepton-stack", "Values": [stack]}]):
+        found += [r["ResourceARN"] for r in page["ResourceTagMappingList"]]
+    ec2 = client_factory("ec2", region)
+    # Terminated instances stay visible (with their tags) for a while, in AWS as in moto: they
+    # are gone for every purpose that matters.
+    instances = {arn.rsplit("/", 1)[-1]: arn for arn in found if ":instance/" in arn}
+    if instances:
+        for reservation in ec2.describe_instances(InstanceIds=list(instances))["Reservations"]:
+            for instance in reservation["Instances"]:
+                if instance["State"]["Name"] == "terminated":
+                    found.remove(instances[instance["InstanceId"]])
+    flt = [{"Name": "tag:lepton-stack", "Values": [stack]}]
+    for call, key, ident in [
+        ("describe_vpcs", "Vpcs", "VpcId"), ("describe_subnets", "Subnets", "SubnetId"),
+        ("describe_security_groups", "SecurityGroups", "GroupId"),
+        ("describe_internet_gateways", "InternetGateways", "InternetGatewayId"),
+        ("describe_route_tables", "RouteTables", "RouteTableId"),
+        ("describe_launch_templates", "LaunchTemplates", "LaunchTemplateId"),
+    ]:
+        found += [item[ident] for item in getattr(ec2, call)(Filters=flt)[key]]
+    asg = client_factory("autoscaling", region)
+    groups = asg.describe_auto_scaling_groups(
+        Filters=[{"Name": "tag:lepton-stack", "Values": [stack]}])["AutoScalingGroups"]
+    found += [g["AutoScalingGroupName"] for g in groups]
+    s3 = client_factory("s3", region)
+    found += [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"{stack}-")]
+    return sorted(set(found))

@@ -50,12 +50,11 @@ def refresh(drivers: Mapping[str, Driver], desired: Iterable[Primitive], state: 
 
 
 def _merge_local_properties(drivers: Mapping[str, Driver], actual: Actual, state: State) -> None:
-    """Properties that are lepton's own (never sent to the cloud) come from state."""
+    """Properties a read cannot report come from state: lepton's own (`local`, never sent to
+    the cloud) and write-only ones the API does not return (`list` leaves them out)."""
     for address, observed in actual.observed.items():
         record = state.primitives.get(address)
         if record is None:
             continue
-        local = drivers[actual.clouds[address]].primitive_type(observed.type).local
-        for key in local:
-            if key in record.properties:
-                observed.properties.setdefault(key, record.properties[key])
+        for key, value in record.properties.items():
+            observed.properties.setdefault(key, value)

@@ -121,24 +121,46 @@ class S3BucketType(AwsType):
     def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
         s3 = self.client("s3", primitive.region)
         name = properties["name"]
-        args: dict[str, Any] = {"Bucket": name, "ObjectOwnership": "BucketOwnerEnforced"}
-        if primitive.region != "us-east-1":
-            args["CreateBucketConfiguration"] = {"LocationConstraint": primitive.region}
-        try:
-            with translate(f"creating bucket {name}", primitive.address):
-                s3.create_bucket(**args)
-        except LeptonError as exc:
-            code = error_code(exc.__cause__)
-            if code == "BucketAlreadyExists":
-                raise self.refuse_foreign("bucket", name, primitive.address) from None
-            if code != "BucketAlreadyOwnedByYou":
+        # Look before creating: in us-east-1 CreateBucket answers 200 for a bucket this account
+        # already owns, so only an explicit check tells a retried create from someone else's bucket.
+        existing = self._existence(s3, name, primitive.address)
+        if existing == "foreign":
+            raise self.refuse_foreign("bucket", name, primitive.address)
+        if existing == "ours":
+            tags = self._tags(s3, name)
+            if self.owned(tags) != primitive.address:
+                raise self.refuse_foreign("bucket", name, primitive.address, tags)
+        else:
+            args: dict[str, Any] = {"Bucket": name, "ObjectOwnership": "BucketOwnerEnforced"}
+            if primitive.region != "us-east-1":
+                args["CreateBucketConfiguration"] = {"LocationConstraint": primitive.region}
+            try:
+                with translate(f"creating bucket {name}", primitive.address):
+                    s3.create_bucket(**args)
+            except LeptonError as exc:
+                if error_code(exc.__cause__) in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
+                    raise self.refuse_foreign("bucket", name, primitive.address) from None
                 raise
-            # Ours only if it carries this stack's tag for this address (a retried create).
-            if self.owned(self._tags(s3, name)) != primitive.address:
-                raise self.refuse_foreign("bucket", name, primitive.address, self._tags(s3, name)) from None
-        with translate(f"tagging bucket {name}", primitive.address):
-            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": self.tags(primitive.address)})
+            with translate(f"tagging bucket {name}", primitive.address):
+                s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": self.tags(primitive.address)})
         return self._configure(primitive, properties, set(properties))
+
+    @staticmethod
+    def _existence(s3, name: str, address: str) -> str:
+        """"absent", "ours" (this account's) or "foreign" (another account's)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            s3.head_bucket(Bucket=name)
+            return "ours"
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 404 or error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+                return "absent"
+            if status == 403:
+                return "foreign"
+            with translate(f"checking whether bucket {name} exists", address):
+                raise
 
     @staticmethod
     def _tags(s3, name: str) -> list[dict[str, str]]:

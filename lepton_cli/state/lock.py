@@ -55,15 +55,22 @@ def read_lock(path: Path) -> LockInfo | None:
 
 
 def _create(path: Path, info: LockInfo) -> bool:
+    """Create the lock file with its content in one atomic step: the content goes to a private
+    temporary file that is then hard-linked to the lock's name (link fails if the name exists),
+    so nobody ever reads a lock file that is there but still empty."""
+    temp = path.with_name(f".{path.name}.{info.id}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(info), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temp, path)
+        return True
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as handle:
-        json.dump(asdict(info), handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return True
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def held_error(holder: LockInfo, stack: str) -> LockHeldError:

@@ -60,6 +60,9 @@ def diff_primitive(primitive: Primitive, ptype: PrimitiveType, current: Observed
         changed = set(properties)
         diff = {k: FieldDiff(None, v) for k, v in properties.items()}
     else:
+        # lepton's own properties of an adopted object (not yet in state) are what the plan says.
+        adopted = {k: properties[k] for k in ptype.local if k in properties and k not in current.properties}
+        current.properties.update(adopted)
         changed = changed_keys(properties, current.properties)
         diff = {k: FieldDiff(current.properties.get(k), properties[k]) for k in sorted(changed)}
     action = decide_action(current is not None, changed, ptype.replace_on)

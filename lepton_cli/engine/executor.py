@@ -180,17 +180,18 @@ def apply_plan(plan: Plan, drivers: Mapping[str, Driver], store: StateStore, sta
     sorter = graphlib.TopologicalSorter(graph)
     sorter.prepare()
     running: dict[Future, Node] = {}
-    halted = False
+    ready: list[Node] = []
     finished: set[Node] = set()
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="apply") as pool:
+    parallelism = max(1, parallelism)
+    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
         while sorter.is_active():
-            halted = halted or bool(result.failed) or (stop is not None and stop.is_set())
-            if not halted:
-                for node in sorter.get_ready():
-                    if node in finished or node in running.values():
-                        continue
-                    run.emit("start", node[1], _event_action(node, run.changes[node[1]]))
-                    running[pool.submit(run.run, node)] = node
+            ready.extend(sorter.get_ready())
+            # Submit no more than can run now, so that after a failure or a stop request
+            # nothing queued starts later.
+            while ready and len(running) < parallelism and not result.failed and not (stop and stop.is_set()):
+                node = ready.pop(0)
+                run.emit("start", node[1], _event_action(node, run.changes[node[1]]))
+                running[pool.submit(run.run, node)] = node
             if not running:
                 break
             done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)

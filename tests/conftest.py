@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -15,28 +14,21 @@ os.environ.setdefault(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """Base URL of an in-process moto server, shared by the whole test session.
+    """Base URL of the sandbox's AWS (moto's server), in-process on a free loopback port,
+    shared by the whole test session.
 
     Tests isolate themselves by stack name (every lepton object carries its stack's tag), so
     they can share one server the way users share one account.
     """
-    from moto.server import ThreadedMotoServer
+    from lepton_cli.sandbox.server import serve_all
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    running = serve_all()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield running.endpoints["aws"]
     finally:
-        server.stop()
+        running.shutdown()
 
 
 @pytest.fixture

@@ -299,13 +299,17 @@ class ScalingPolicyType(AwsType):
         return out
 
     def create(self, primitive, properties) -> Observed:
+        asg = self.client("autoscaling", primitive.region)
         with translate("setting the CPU scaling policy", primitive.address):
-            arn = self.client("autoscaling", primitive.region).put_scaling_policy(
+            arn = asg.put_scaling_policy(
                 AutoScalingGroupName=properties["group_name"], PolicyName=properties["name"],
                 PolicyType="TargetTrackingScaling",
                 TargetTrackingConfiguration={
                     "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
-                    "TargetValue": properties["target_cpu"]})["PolicyARN"]
+                    "TargetValue": properties["target_cpu"]}).get("PolicyARN")
+            if arn is None:  # not every implementation echoes it: read it back
+                arn = asg.describe_policies(AutoScalingGroupName=properties["group_name"],
+                                            PolicyNames=[properties["name"]])["ScalingPolicies"][0]["PolicyARN"]
         return Observed(primitive.address, self.type_name, primitive.region, arn, dict(properties),
                         {"id": arn, "arn": arn})
 

@@ -1,0 +1,68 @@
+"""Refresh makes batched list calls: the number of calls does not grow with the number of
+objects where AWS can describe in batches; where it cannot (S3 settings, listeners), the calls
+per object are a small constant and run concurrently."""
+
+from __future__ import annotations
+
+
+def groups(n: int) -> str:
+    return "resources:\n" + "".join(
+        f"  g{i}:\n    kind: compute\n    instance_type: t3.micro\n    count: 0\n    ports: [80]\n"
+        f"    autoscale: null\n" for i in range(n))
+
+
+def buckets(n: int) -> str:
+    return "resources:\n" + "".join(f"  b{i}:\n    kind: bucket\n" for i in range(n))
+
+
+def balancers(n: int) -> str:
+    body = "resources:\n"
+    for i in range(n):
+        body += (f"  g{i}:\n    kind: compute\n    instance_type: t3.micro\n    count: 0\n    ports: [80]\n"
+                 f"  lb{i}:\n    kind: load_balancer\n    target: g{i}\n    listeners: [{{port: 80}}]\n"
+                 f"  b{i}:\n    kind: bucket\n  cdn{i}:\n    kind: cdn\n    origin: b{i}\n")
+    return body
+
+
+def test_compute_refresh_calls_do_not_grow_with_the_number_of_groups(aws):
+    aws.converge(groups(1))
+    one = aws.refresh_calls(groups(1))
+    aws.converge(groups(4))
+    four = aws.refresh_calls(groups(4))
+    assert one == four
+    assert sum(four.values()) <= 12
+    aws.destroy(groups(4))
+
+
+def test_s3_discovery_is_batched_and_per_bucket_reads_are_constant_and_concurrent(aws):
+    aws.converge(buckets(1))
+    one = aws.refresh_calls(buckets(1))
+    aws.converge(buckets(4))
+    four = aws.refresh_calls(buckets(4))
+    assert four["GetResources"] == one["GetResources"] == 1
+    per_bucket = ["GetBucketLocation", "GetBucketVersioning", "GetBucketEncryption", "GetPublicAccessBlock",
+                  "GetBucketLifecycleConfiguration"]
+    for operation in per_bucket:
+        assert (one[operation], four[operation]) == (1, 4)
+    assert sum(four.values()) == 1 + 5 * 4
+    assert max(aws.counter.max_in_flight.values()) > 1  # the reads overlapped
+    aws.destroy(buckets(4))
+
+
+def test_load_balancer_and_cdn_refresh_batches_and_per_object_reads_are_constant(aws):
+    aws.converge(balancers(1))
+    one = aws.refresh_calls(balancers(1))
+    aws.converge(balancers(3))
+    three = aws.refresh_calls(balancers(3))
+    grows = {op for op in three if three[op] != one[op]}
+    # Listeners are read per load balancer; bucket settings and policies per bucket; an
+    # emulator's thin distribution summaries per distribution: all a constant per object.
+    assert grows <= {"DescribeListeners", "GetBucketLocation", "GetBucketVersioning", "GetBucketEncryption",
+                     "GetPublicAccessBlock", "GetBucketLifecycleConfiguration", "GetBucketPolicy",
+                     "GetDistributionConfig"}, grows
+    for op in grows:
+        assert three[op] == 3 * one[op], (op, one[op], three[op])
+    for op in ("DescribeLoadBalancers", "DescribeTargetGroups", "DescribeAutoScalingGroups", "ListDistributions",
+               "DescribeTags"):
+        assert three[op] == one[op], op
+    aws.destroy(balancers(3))

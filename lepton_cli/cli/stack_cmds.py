@@ -36,13 +36,19 @@ def _workspace(file: str, var: list[str] | None, var_file: list[str] | None, san
 
 
 def _notices(ws: api.Workspace) -> None:
-    err = output().err
     if ws.sandbox_started:
         endpoints = ", ".join(f"{k} {v}" for k, v in sorted(ws.endpoints.items()))
-        err.print(f"[hint]Started the lepton sandbox in the background ({escape(endpoints)}); "
-                  f"`lepton sandbox stop` ends it.[/]")
-    for notice in getattr(ws.store, "notices", ()):
-        err.print(f"[warning]{escape(notice)}[/]")
+        output().err.print(f"[hint]Started the lepton sandbox in the background ({escape(endpoints)}); "
+                           f"`lepton sandbox stop` ends it.[/]")
+
+
+@contextmanager
+def _locked(ws: api.Workspace, command: str) -> Iterator[None]:
+    """Hold the stack's lock, and say so if it had to take over a stale one."""
+    with ws.locked(command):
+        for notice in getattr(ws.store, "notices", ()):
+            output().err.print(f"[warning]{escape(notice)}[/]")
+        yield
 
 
 def _print_lines(lines: list[str]) -> None:
@@ -132,12 +138,12 @@ def apply(changes: Annotated[Optional[str], typer.Argument(help="A change set sa
     if changes:
         ws, the_plan = api.open_changeset(changes)
         _notices(ws)
-        with ws.locked("apply " + changes):
+        with _locked(ws, "apply " + changes):
             api.check_changeset(ws, the_plan)
             _execute(ws, the_plan, parallelism=parallelism, json=json, verb="Apply")
         return
     ws = _workspace(file, var, var_file, sandbox, state_dir)
-    with ws.locked("apply"):
+    with _locked(ws, "apply"):
         the_plan = ws.plan(targets=target or (), parallelism=parallelism)
         if not json:
             _print_lines(render_plan(the_plan))
@@ -151,7 +157,7 @@ def destroy(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: 
             parallelism: Parallelism = 10, yes: Yes = False, json: Json = False) -> None:
     """Delete everything the stack owns, in reverse dependency order."""
     ws = _workspace(file, var, var_file, sandbox, state_dir)
-    with ws.locked("destroy"):
+    with _locked(ws, "destroy"):
         the_plan = ws.plan(targets=target or (), destroy=True, parallelism=parallelism)
         if not json:
             _print_lines(render_plan(the_plan, destroy=True))

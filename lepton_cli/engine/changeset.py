@@ -135,7 +135,9 @@ def load_changeset(path: Path) -> Plan:
 def check_fresh(plan: Plan, state: State | None, plan_digest: str | None) -> None:
     """Refuse a change set made against another version of the state or the plan file."""
     reasons = []
-    if (state.lineage if state else None) != plan.lineage and not (state is None and plan.lineage is None):
+    if plan.lineage is None and state is not None:
+        reasons.append(f"the stack was applied since the plan was made (state serial {state.serial})")
+    elif plan.lineage is not None and (state is None or state.lineage != plan.lineage):
         reasons.append("the state belongs to another history (lineage changed)")
     elif state is not None and state.serial != plan.serial:
         reasons.append(f"the state changed since the plan was made (serial {plan.serial} -> {state.serial})")

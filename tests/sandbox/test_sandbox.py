@@ -1,0 +1,88 @@
+"""`lepton sandbox start|status|stop` and auto-start, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def lepton(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LEPTON_SANDBOX_HOME": str(home), "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "lepton_cli.cli.main", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture
+def home(tmp_path):
+    home = tmp_path / "sandbox"
+    yield home
+    lepton(home, "sandbox", "stop")  # always stop what a test started
+
+
+def status(home: Path) -> dict:
+    proc = lepton(home, "sandbox", "status", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_start_status_stop(home):
+    assert status(home) == {"running": False, "endpoints": {}}
+    started = lepton(home, "sandbox", "start", "--json")
+    assert started.returncode == 0, started.stderr
+    running = json.loads(started.stdout)
+    assert running["running"] is True and running["endpoints"]["aws"].startswith("http://127.0.0.1:")
+
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=running["endpoints"]["aws"],
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    images = ec2.describe_images(Owners=["099720109477"])["Images"]
+    assert any("jammy-22.04" in image["Name"] for image in images)  # the AMI catalogue is loaded
+
+    pid = json.loads((home / "sandbox.json").read_text())["pid"]
+    again = lepton(home, "sandbox", "start")
+    assert "already running" in again.stderr
+    assert json.loads((home / "sandbox.json").read_text())["pid"] == pid
+
+    stopped = lepton(home, "sandbox", "stop")
+    assert "Stopped" in stopped.stdout
+    assert status(home)["running"] is False and not (home / "sandbox.json").exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert "not running" in lepton(home, "sandbox", "stop").stdout
+
+
+def test_a_stale_runtime_file_is_recovered(home):
+    home.mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (home / "sandbox.json").write_text(json.dumps({"pid": dead.pid, "endpoints": {"aws": "http://127.0.0.1:9"}}))
+    assert status(home)["running"] is False
+    assert lepton(home, "sandbox", "start").returncode == 0
+    assert status(home)["running"] is True
+
+
+def test_concurrent_starts_make_one_sandbox(home):
+    env = {**os.environ, "LEPTON_SANDBOX_HOME": str(home), "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-m", "lepton_cli.cli.main", "sandbox", "start", "--json"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert len({r["endpoints"]["aws"] for r in results}) == 1
+    servers = subprocess.run(["pgrep", "-f", f"lepton_cli.sandbox.serve --home {home}"], capture_output=True, text=True)
+    assert len(servers.stdout.split()) == 1
+
+
+def test_sandbox_flag_starts_it_and_says_so(home, tmp_path):
+    plan = tmp_path / "lepton.yaml"
+    plan.write_text("stack: auto\nresources:\n  b: {kind: bucket}\n")
+    proc = lepton(home, "plan", "-f", str(plan), "--sandbox")
+    assert proc.returncode == 0, proc.stderr
+    assert "Started the lepton sandbox" in proc.stderr and "1 to create" in proc.stdout
+    assert status(home)["running"] is True

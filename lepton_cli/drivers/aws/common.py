@@ -34,16 +34,21 @@ class AwsType(PrimitiveType):
     def owned(self, tags) -> str | None:
         return owned_address(tags, self.stack)
 
-    def paginate(self, service: str, region: str, operation: str, key: str, **kwargs) -> Iterator[dict[str, Any]]:
-        """Every item of a paginated describe call, with the SDK's paginator."""
+    def paginate(self, service: str, region: str, operation: str, key: str, page_size: int | None = None,
+                 **kwargs) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated describe call, with the SDK's paginator. `page_size` asks
+        for the API's largest page (fewer calls; and some emulators truncate a default-sized
+        page without a continuation token)."""
         client = self.client(service, region)
+        config = {"PageSize": page_size} if page_size else {}
         with translate(f"listing {key} in {region}"):
-            for page in client.get_paginator(operation).paginate(**kwargs):
+            for page in client.get_paginator(operation).paginate(PaginationConfig=config, **kwargs):
                 yield from page.get(key, [])
 
-    def ec2_owned(self, region: str, operation: str, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    def ec2_owned(self, region: str, operation: str, key: str,
+                  page_size: int | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """(address, item) for every EC2 object of the stack: one filtered, paginated call."""
-        for item in self.paginate("ec2", region, operation, key, Filters=stack_filter(self.stack)):
+        for item in self.paginate("ec2", region, operation, key, page_size=page_size, Filters=stack_filter(self.stack)):
             address = self.owned(item.get("Tags"))
             if address:
                 yield address, item

@@ -134,13 +134,13 @@ class LaunchTemplateType(AwsType):
 
     def list(self, region: str) -> list[Observed]:
         owned = {t["LaunchTemplateId"]: (address, t)
-                 for address, t in self.ec2_owned(region, "describe_launch_templates", "LaunchTemplates")}
+                 for address, t in self.ec2_owned(region, "describe_launch_templates", "LaunchTemplates", page_size=200)}
         if not owned:
             return []
         # One call for the default version of every template (AWS allows omitting the id with $Default).
         out = []
         for version in self.paginate("ec2", region, "describe_launch_template_versions", "LaunchTemplateVersions",
-                                     Versions=["$Default"]):
+                                     page_size=200, Versions=["$Default"]):
             if version["LaunchTemplateId"] in owned:
                 address, template = owned[version["LaunchTemplateId"]]
                 out.append(self._observed(address, region, template, version))
@@ -202,7 +202,7 @@ class AutoscalingGroupType(AwsType):
         return {**properties, "subnet_ids": sorted(properties["subnet_ids"])}
 
     def owned_groups(self, region: str) -> list[tuple[str, dict[str, Any]]]:
-        groups = self.paginate("autoscaling", region, "describe_auto_scaling_groups", "AutoScalingGroups",
+        groups = self.paginate("autoscaling", region, "describe_auto_scaling_groups", "AutoScalingGroups", page_size=100,
                                Filters=[{"Name": "tag:lepton-stack", "Values": [self.stack]}])
         return [(address, g) for g in groups if (address := self.owned(g.get("Tags")))]
 

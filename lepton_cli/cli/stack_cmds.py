@@ -175,7 +175,7 @@ def _confirm(question: str, command: str) -> None:
             f"  run `lepton {command} --yes` to proceed without asking (as in CI)",
         )
     output().err.print(f"[bold]{escape(question)}[/] Only 'yes' will be accepted.")
-    answer = typer.prompt("Enter a value", default="", show_default=False)
+    answer = typer.prompt("Enter a value", default="", show_default=False, err=True)
     if answer.strip() != "yes":
         raise LeptonError(f"{command} cancelled: nothing was changed")
 

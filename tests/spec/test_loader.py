@@ -216,7 +216,8 @@ def test_the_json_schema_describes_the_plan():
 
 
 def test_the_examples_are_valid():
-    for example in Path(__file__).resolve().parents[2].glob("examples/*.yaml"):
+    root = Path(__file__).resolve().parents[2]
+    for example in [*root.glob("examples/*.yaml"), *root.glob("templates/*.yaml")]:
         load_plan(example)
 
 

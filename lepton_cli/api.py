@@ -174,8 +174,8 @@ def open_changeset(path: str | Path) -> tuple[Workspace, Plan]:
     plan = load_changeset(Path(path))
     ctx = plan.context or {}
     try:
-        plan_file = Path(ctx["plan_file"])
         stack = ctx["stack"]
+        ctx["plan_file"], ctx["state_dir"]
     except (KeyError, TypeError):
         raise LeptonError(f"{path} is not a change set saved by `lepton plan -o`") from None
     sandbox = bool(ctx.get("sandbox"))

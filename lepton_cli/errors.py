@@ -7,7 +7,7 @@ once, so nothing above a driver ever sees a botocore or azure exception.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -83,17 +83,3 @@ class OwnershipError(CloudError):
 
 class AbandonedError(LeptonError):
     """The user pressed Ctrl-C twice: stop waiting for operations still running in the cloud."""
-
-
-@dataclass
-class Diagnostics:
-    """Accumulates diagnostics so one run reports every problem it found, not just the first."""
-
-    items: list[Diagnostic] = field(default_factory=list)
-
-    def add(self, diagnostic: Diagnostic) -> None:
-        self.items.append(diagnostic)
-
-    def raise_if_any(self, cls: type[LeptonError] = LeptonError) -> None:
-        if self.items:
-            raise cls(*self.items)

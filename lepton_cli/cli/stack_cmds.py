@@ -18,7 +18,7 @@ from lepton_cli import api
 from lepton_cli.cli.options import Json, Parallelism, PlanFile, Sandbox, StateDir, Targets, Vars, VarFiles, Yes
 from lepton_cli.errors import AbandonedError, Diagnostic, LeptonError
 from lepton_cli.ui.console import output, write_json
-from lepton_cli.ui.plan_view import json_value, plan_document, render_plan, summary_line
+from lepton_cli.ui.plan_view import json_value, plan_document, render_plan
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from lepton_cli.errors import Diagnostic, Location, PlanFileError
 from lepton_cli.spec.models import Stack
-from lepton_cli.spec.parse import Positions, parse_yaml
+from lepton_cli.spec.parse import parse_yaml
 from lepton_cli.spec.references import check_references
 from lepton_cli.spec.render import collect_vars, render
 from lepton_cli.spec.validate import diagnostics_for
@@ -30,10 +30,7 @@ class LoadedPlan:
     stack: Stack
     digest: str  # sha256 of `rendered`
     graph: Mapping[str, frozenset[str]]  # resource -> resources it depends on
-    positions: Mapping[str, Location] = field(default_factory=dict)
-
-    def location(self, path: str) -> Location | None:
-        return self.positions.get(path)
+    positions: Mapping[str, Location] = field(default_factory=dict)  # key path -> where it is written
 
 
 def load_plan(path: str | Path, *, cli_vars: Sequence[str] = (), var_files: Sequence[str | Path] = (),

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from lepton_cli.drivers.aws.errors import translate
+from lepton_cli.drivers.aws.errors import translate  # noqa: F401 (the AWS types' one import)
 from lepton_cli.drivers.aws.tags import owned_address, stack_filter, tag_dict, tag_list
-from lepton_cli.drivers.base import TAG_NAME, PrimitiveType
+from lepton_cli.drivers.base import PrimitiveType
 from lepton_cli.errors import Diagnostic, OwnershipError
 
 if TYPE_CHECKING:
@@ -68,5 +68,3 @@ class AwsType(PrimitiveType):
 def name_tag(item: dict[str, Any]) -> str | None:
     return tag_dict(item.get("Tags")).get("Name")
 
-
-__all__ = ["AwsType", "name_tag", "TAG_NAME", "translate"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lepton_cli.drivers.aws.common import AwsType, translate
+from lepton_cli.drivers.aws.common import AwsType, name_tag, translate
 from lepton_cli.drivers.aws.errors import missing_ok as _missing_ok
 from lepton_cli.drivers.base import Observed, Primitive, Ref
 from lepton_cli.spec.models import Stack
@@ -237,8 +237,6 @@ TYPES = [VpcType, SubnetType, InternetGatewayType, RouteTableType]
 
 
 def _name(item: dict[str, Any]) -> str | None:
-    from lepton_cli.drivers.aws.common import name_tag
-
     return name_tag(item)
 
 

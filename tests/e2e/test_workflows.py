@@ -82,3 +82,31 @@ def test_show_state_show_output_and_target(lepton):
     assert state_file.stat().st_mode & 0o777 == 0o600
     assert not (lepton.cwd / ".lepton" / "inspect.state.json").exists()  # sandbox state apart
     lepton("destroy", "--sandbox", "--yes")
+
+
+def test_ctrl_c_during_apply_stops_gracefully_and_a_rerun_converges(lepton, sandbox_aws):
+    import signal
+    import subprocess
+    import sys
+
+    lepton.copy_example("quickstart.yaml")
+    proc = subprocess.Popen([sys.executable, "-m", "lepton_cli.cli.main", "apply", "-f", "quickstart.yaml",
+                             "--sandbox", "--yes", "--parallelism", "1"], cwd=lepton.cwd, env=lepton.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if "creating" in line:  # the apply has started: press Ctrl-C once
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert proc.returncode == 1
+    assert "Stopping: no new operations will start" in rest and "Apply interrupted" in rest
+    assert "Traceback" not in rest
+    recorded = lepton("state", "list", "-f", "quickstart.yaml", "--sandbox").stdout.split()
+    assert 0 < len(recorded) < 9  # what finished is recorded; the rest never started
+
+    lepton("apply", "-f", "quickstart.yaml", "--sandbox", "--yes")
+    assert len(lepton("state", "list", "-f", "quickstart.yaml", "--sandbox").stdout.split()) == 9
+    vpcs = sandbox_aws("ec2").describe_vpcs(Filters=[{"Name": "tag:lepton-stack", "Values": ["quickstart"]}])["Vpcs"]
+    assert len(vpcs) == 1  # nothing duplicated
+    lepton("destroy", "-f", "quickstart.yaml", "--sandbox", "--yes")

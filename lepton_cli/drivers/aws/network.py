@@ -54,7 +54,15 @@ def expand_network(driver, stack: Stack, region: str, zones: int) -> list[Primit
     return prims
 
 
-class VpcType(AwsType):
+class _NamedType(AwsType):
+    """A network object whose only in-place change is its Name tag."""
+
+    def update(self, primitive, properties, current, changed) -> Observed:
+        _retag(self, primitive.region, current.id, properties["name"], primitive.address)
+        return Observed(current.address, self.type_name, current.region, current.id, dict(properties), current.outputs)
+
+
+class VpcType(_NamedType):
     type_name = "aws.vpc"
     replace_on = frozenset({"cidr_block"})
 
@@ -76,16 +84,12 @@ class VpcType(AwsType):
         return Observed(primitive.address, self.type_name, primitive.region, vpc["VpcId"], dict(properties),
                         {"id": vpc["VpcId"]})
 
-    def update(self, primitive, properties, current, changed) -> Observed:
-        _retag(self, primitive.region, current.id, properties["name"], primitive.address)
-        return Observed(current.address, self.type_name, current.region, current.id, dict(properties), current.outputs)
-
     def delete(self, current: Observed) -> None:
         with _missing_ok("InvalidVpcID.NotFound"), translate("deleting the VPC", current.address):
             self.client("ec2", current.region).delete_vpc(VpcId=current.id)
 
 
-class SubnetType(AwsType):
+class SubnetType(_NamedType):
     type_name = "aws.subnet"
     replace_on = frozenset({"vpc_id", "cidr_block", "availability_zone"})
 
@@ -112,16 +116,12 @@ class SubnetType(AwsType):
         return Observed(primitive.address, self.type_name, primitive.region, subnet["SubnetId"], dict(properties),
                         {"id": subnet["SubnetId"], "availability_zone": properties["availability_zone"]})
 
-    def update(self, primitive, properties, current, changed) -> Observed:
-        _retag(self, primitive.region, current.id, properties["name"], primitive.address)
-        return Observed(current.address, self.type_name, current.region, current.id, dict(properties), current.outputs)
-
     def delete(self, current: Observed) -> None:
         with _missing_ok("InvalidSubnetID.NotFound"), translate("deleting a subnet", current.address):
             self.client("ec2", current.region).delete_subnet(SubnetId=current.id)
 
 
-class InternetGatewayType(AwsType):
+class InternetGatewayType(_NamedType):
     type_name = "aws.internet_gateway"
     replace_on = frozenset({"vpc_id"})
 
@@ -150,10 +150,6 @@ class InternetGatewayType(AwsType):
                 ec2.attach_internet_gateway(InternetGatewayId=gateway_id, VpcId=properties["vpc_id"])
         return Observed(primitive.address, self.type_name, primitive.region, gateway_id, dict(properties),
                         {"id": gateway_id})
-
-    def update(self, primitive, properties, current, changed) -> Observed:
-        _retag(self, primitive.region, current.id, properties["name"], primitive.address)
-        return Observed(current.address, self.type_name, current.region, current.id, dict(properties), current.outputs)
 
     def delete(self, current: Observed) -> None:
         ec2 = self.client("ec2", current.region)

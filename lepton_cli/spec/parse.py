@@ -14,6 +14,8 @@ import yaml
 from lepton_cli.errors import Diagnostic, Location, PlanFileError
 
 Positions = dict[str, Location]
+# Aliases let a small file expand into a huge document ("billion laughs"); no plan needs this many.
+MAX_NODES = 100_000
 
 
 def join_path(parts: tuple[Any, ...] | list[Any]) -> str:
@@ -27,11 +29,17 @@ class _Builder:
         self.positions: Positions = {}
         self.errors: list[Diagnostic] = []
         self._constructor = yaml.SafeLoader("")
+        self.nodes = 0
 
     def location(self, node: yaml.Node) -> Location:
         return Location(self.filename, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, path: tuple[Any, ...]) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise PlanFileError(Diagnostic(summary=f"the document expands to more than {MAX_NODES} values",
+                                           location=self.location(node),
+                                           hint="YAML aliases (*name) may be expanding it: use fewer"))
         self.positions.setdefault(join_path(path), self.location(node))
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}

@@ -262,3 +262,10 @@ def test_random_text_only_ever_raises_plan_file_errors(text):
         load_plan_text(text)
     except PlanFileError:
         pass
+
+
+def test_an_alias_bomb_is_refused_not_expanded():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(10))}]" for i in range(1, 9)]
+    with pytest.raises(PlanFileError, match="expands to more than"):
+        load_plan_text("\n".join(lines) + "\nstack: s\n")

@@ -191,7 +191,7 @@ def _properties(summary: dict[str, Any]) -> dict[str, Any]:
 
 class DistributionType(AwsType):
     type_name = "aws.cloudfront_distribution"
-    update_notes = {k: "updates the distribution in place (ETag protocol)"
+    update_notes = {k: "updates the distribution's configuration"
                     for k in ("comment", "default_ttl", "https_only", "origin_type", "origin_domain", "oac_id")}
 
     def cloudfront(self):

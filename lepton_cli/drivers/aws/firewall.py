@@ -55,7 +55,7 @@ def _rules(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class SecurityGroupType(AwsType):
     type_name = "aws.security_group"
     replace_on = frozenset({"name", "vpc_id", "description"})
-    update_notes = {"ingress": "changes firewall rules in place"}
+    update_notes = {"ingress": "changes firewall rules"}
 
     def normalize(self, properties):
         return {**properties, "ingress": sorted(properties["ingress"], key=rule_key)}

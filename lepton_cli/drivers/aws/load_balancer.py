@@ -229,7 +229,7 @@ def _tags_of(elb, arns: list[str]) -> dict[str, list[dict[str, str]]]:
 class TargetGroupType(AwsType):
     type_name = "aws.lb_target_group"
     replace_on = frozenset({"name", "protocol", "port", "vpc_id"})
-    update_notes = {"health_check": "changes the health check in place"}
+    update_notes = {"health_check": "changes the health check"}
 
     def _observed(self, address: str, region: str, tg: dict[str, Any]) -> Observed:
         matcher_path = tg.get("HealthCheckPath") if tg.get("HealthCheckProtocol") in ("HTTP", "HTTPS") else None
@@ -301,9 +301,9 @@ class TargetGroupType(AwsType):
 class ListenerType(AwsType):
     type_name = "aws.lb_listener"
     replace_on = frozenset({"load_balancer_arn"})
-    update_notes = {"port": "changes the listener in place", "protocol": "changes the listener in place",
-                    "certificate_arn": "changes the listener in place",
-                    "target_group_arn": "changes the listener in place"}
+    update_notes = {"port": "moves the listener to another port", "protocol": "changes the listener's protocol",
+                    "certificate_arn": "changes the listener's certificate",
+                    "target_group_arn": "forwards to another target group"}
 
     def _observed(self, address: str, region: str, listener: dict[str, Any]) -> Observed:
         forward = next((a.get("TargetGroupArn") for a in listener.get("DefaultActions", []) if a["Type"] == "forward"), None)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lepton_cli.drivers.base import Driver, DriverConfig
-from lepton_cli.drivers.registry import make_driver
+from lepton_cli.drivers.registry import driver_class, make_driver
 from lepton_cli.engine.model import Plan
 from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.spec.loader import LoadedPlan, load_plan
@@ -77,15 +77,17 @@ class Workspace:
         return self._drivers
 
     def _driver_config(self, cloud: str) -> DriverConfig:
-        endpoint = None
+        endpoints: dict[str, str] = {}
         if self.sandbox:
-            endpoint = self.endpoints.get(cloud)
-            if endpoint is None:
+            wanted = driver_class(cloud).sandbox_services
+            missing = sorted(name for name in wanted.values() if name not in self.endpoints)
+            if missing or not wanted:
                 raise LeptonError(Diagnostic(
                     summary=f"the sandbox has no {cloud} emulator yet",
                     hint="run without --sandbox, or move these resources to a cloud the sandbox emulates",
                 ))
-        return DriverConfig(stack=self.stack_name, sandbox_endpoint=endpoint, **self.driver_settings)
+            endpoints = {service: self.endpoints[name] for service, name in wanted.items()}
+        return DriverConfig(stack=self.stack_name, endpoints=endpoints, **self.driver_settings)
 
     # -- state ------------------------------------------------------------------------------------
     def read_state(self) -> State | None:

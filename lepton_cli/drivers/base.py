@@ -15,11 +15,14 @@ Addresses: `<resource>/<cloud>.<type>[/<key>]`, e.g. `web/aws.autoscaling_group`
 from __future__ import annotations
 
 import abc
+import enum
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-# Tag keys carried by every primitive that supports tags (DESIGN §4).
+# Tag keys carried by every primitive that supports tags (DESIGN §4); see `ownership`.
 TAG_STACK = "lepton-stack"
 TAG_NAME = "lepton-name"
 
@@ -113,6 +116,9 @@ class Primitive:
     kind: str  # abstract kind: compute | bucket | load_balancer | cdn | network
     properties: Mapping[str, Any]  # JSON-like values, possibly holding Ref/Template
     depends_on: tuple[str, ...] = ()  # addresses it needs beyond those its Refs name
+    # Properties set when the object is created but owned by something else afterwards (an
+    # autoscaler's desired capacity): never diffed, never updated (Terraform's ignore_changes).
+    ignore_changes: frozenset[str] = frozenset()
 
     def dependencies(self) -> set[str]:
         """Addresses this primitive must wait for: its Refs' targets and explicit ones."""
@@ -134,6 +140,9 @@ class Observed:
     id: str
     properties: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # The driver's own bookkeeping (ETags, fingerprints, template versions): kept in state and
+    # handed back to update/delete, but never diffed and never referenced by a plan.
+    private: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,13 +161,42 @@ class ExpandContext:
 
 @dataclass(frozen=True)
 class DriverConfig:
-    """How a driver reaches its cloud: real credentials, or the sandbox's endpoints."""
+    """How a driver reaches its cloud: real credentials, or the sandbox's emulators.
+
+    `endpoints` names each API's base URL when it is not the cloud's own (the sandbox): one
+    per service the driver talks to, e.g. `{"aws": url}`, `{"compute": url, "storage": url}`,
+    `{"arm": url, "blob": url}`. Empty means the real cloud.
+    """
 
     stack: str
-    sandbox_endpoint: str | None = None  # base URL of the local emulator, when in the sandbox
-    project: str | None = None  # GCP project
-    subscription: str | None = None  # Azure subscription
-    account_key: str = ""  # account / project / subscription id, for globally unique names
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    project: str | None = None  # GCP project (from the plan, else the environment)
+    subscription: str | None = None  # Azure subscription (from the plan, else the environment)
+    account_id: str = ""  # AWS account / GCP project / Azure subscription, when known up front
+
+    @property
+    def sandbox(self) -> bool:
+        return bool(self.endpoints)
+
+    def endpoint(self, service: str) -> str | None:
+        return self.endpoints.get(service)
+
+
+class ReplaceStrategy(str, enum.Enum):
+    """How a replaced object makes way for its successor (Terraform's CreateThenDelete /
+    DeleteThenCreate)."""
+
+    CREATE_BEFORE_DESTROY = "create_before_destroy"
+    DESTROY_BEFORE_CREATE = "destroy_before_create"
+
+
+class NameScope(str, enum.Enum):
+    """Where a physical name must be unique, so the engine knows whether an old and a new
+    object with the same name can coexist during a create-before-destroy replacement."""
+
+    GLOBAL = "global"  # S3 buckets, storage accounts: one name in the whole cloud
+    REGION = "region"  # load balancers, target groups: one name per account and region
+    PARENT = "parent"  # security groups: one name per `name_parent` (the VPC)
 
 
 class PrimitiveType(abc.ABC):
@@ -171,9 +209,21 @@ class PrimitiveType(abc.ABC):
     """
 
     type_name: ClassVar[str]
+    # Every property a primitive of this type carries, and every output it reports: `list`
+    # reads all of them back (the contract suite checks it).
+    property_keys: ClassVar[frozenset[str]] = frozenset()
+    output_keys: ClassVar[frozenset[str]] = frozenset({"id"})
     replace_on: ClassVar[frozenset[str]] = frozenset()
     local: ClassVar[frozenset[str]] = frozenset()
     update_notes: ClassVar[Mapping[str, str]] = {}
+    # Replacement: create the successor first wherever old and new can coexist. A type whose
+    # objects never can says DESTROY_BEFORE_CREATE; one whose physical name must be unique
+    # names the property (`name_key`) and where it is unique, and the engine creates first
+    # only when the successor's name does not collide with the old object's.
+    replace_strategy: ClassVar[ReplaceStrategy] = ReplaceStrategy.CREATE_BEFORE_DESTROY
+    name_key: ClassVar[str | None] = None
+    name_scope: ClassVar[NameScope] = NameScope.REGION
+    name_parent: ClassVar[str | None] = None  # with NameScope.PARENT: the property naming the parent
 
     def __init__(self, driver: "Driver"):
         self.driver = driver
@@ -206,8 +256,26 @@ class PrimitiveType(abc.ABC):
 
     def check_delete(self, current: Observed, recorded: Mapping[str, Any]) -> str | None:
         """Why this object must not be deleted now (a non-empty bucket without
-        force_destroy), or None. Called for every delete before any delete runs."""
+        force_destroy), or None. Called for every delete when planning, and again just
+        before the delete runs (a saved change set may be applied much later)."""
         return None
+
+    def can_coexist(self, current: Observed, properties: Mapping[str, Any], region: str) -> str | None:
+        """None if a successor with `properties` in `region` can exist beside `current`;
+        else why not (the engine then destroys first). Decided from the declarations above."""
+        if self.replace_strategy is ReplaceStrategy.DESTROY_BEFORE_CREATE:
+            return f"{self.type_name} objects cannot coexist with their successor"
+        if self.name_key is None or properties.get(self.name_key) != current.properties.get(self.name_key):
+            return None
+        name = properties.get(self.name_key)
+        if self.name_scope is NameScope.REGION and region != current.region:
+            return None
+        if self.name_scope is NameScope.PARENT and properties.get(self.name_parent) != current.properties.get(
+                self.name_parent):
+            return None
+        where = {NameScope.GLOBAL: "in the whole cloud", NameScope.REGION: "in a region",
+                 NameScope.PARENT: f"per {self.name_parent}"}[self.name_scope]
+        return f"the successor keeps the name {name!r}, and {self.type_name} names are unique {where}"
 
 
 class Driver(abc.ABC):
@@ -215,10 +283,42 @@ class Driver(abc.ABC):
     resources into primitives. Heavy SDKs are imported lazily inside driver modules."""
 
     cloud: ClassVar[str]
+    # The driver's API names -> the sandbox endpoint serving each (`lepton sandbox status`).
+    sandbox_services: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, config: DriverConfig):
         self.config = config
         self._types: dict[str, PrimitiveType] = {}
+        self._discovery_lock = threading.Lock()
+        self._discovered: dict[str, Future] = {}
+
+    # -- discovery: one batched look per refresh and region, shared by the types' lists ----------
+    def discover(self, region: str) -> Any:
+        """Everything this stack owns in `region` that one or a few batched calls can find (on
+        AWS: the tagging API and the autoscaling describe; on Azure an ARM query by tag; on GCP
+        an aggregated or filtered list). Whatever shape suits the driver's types; the default
+        finds nothing and the types list on their own."""
+        return None
+
+    def discovery(self, region: str) -> Any:
+        """`discover(region)`, run once per refresh however many types (and threads) ask;
+        a failure is raised to every caller."""
+        with self._discovery_lock:
+            future = self._discovered.get(region)
+            owner = future is None
+            if owner:
+                future = self._discovered[region] = Future()
+        if owner:
+            try:
+                future.set_result(self.discover(region))
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiter
+                future.set_exception(exc)
+        return future.result()
+
+    def begin_refresh(self) -> None:
+        """Forget what discovery found: the engine calls this before every refresh."""
+        with self._discovery_lock:
+            self._discovered.clear()
 
     @abc.abstractmethod
     def primitive_type_classes(self) -> Iterable[type[PrimitiveType]]:

@@ -257,7 +257,7 @@ class DistributionType(AwsType):
 
     def delete(self, current: Observed) -> None:
         cf = self.cloudfront()
-        delay = 1 if self.driver.config.sandbox_endpoint else 30
+        delay = 1 if self.driver.config.sandbox else 30
         with missing_ok("NoSuchDistribution"), translate("deleting the CloudFront distribution", current.address):
             found = cf.get_distribution_config(Id=current.id)
             etag = found["ETag"]

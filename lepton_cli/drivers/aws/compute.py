@@ -257,7 +257,7 @@ class AutoscalingGroupType(AwsType):
         with missing_ok("ValidationError"), translate("deleting the autoscaling group", current.address):
             asg.delete_auto_scaling_group(AutoScalingGroupName=current.id, ForceDelete=True)
         with translate("waiting for the autoscaling group to go", current.address):
-            _group_gone_waiter(asg, sandbox=bool(self.driver.config.sandbox_endpoint)).wait(
+            _group_gone_waiter(asg, sandbox=self.driver.config.sandbox).wait(
                 AutoScalingGroupNames=[current.id])
 
 

@@ -34,6 +34,7 @@ SANDBOX_CREDENTIALS = {"aws_access_key_id": "lepton-sandbox", "aws_secret_access
 
 class AwsDriver(Driver):
     cloud = "aws"
+    sandbox_services = {"aws": "aws"}  # every AWS API is served by the sandbox's moto server
 
     def __init__(self, config: DriverConfig):
         super().__init__(config)
@@ -46,7 +47,7 @@ class AwsDriver(Driver):
     def session(self):
         import boto3
 
-        if self.config.sandbox_endpoint:
+        if self.config.sandbox:
             return boto3.session.Session(**SANDBOX_CREDENTIALS)
         return boto3.session.Session()
 
@@ -62,11 +63,11 @@ class AwsDriver(Driver):
                     "config": Config(
                         retries={"mode": "standard", "max_attempts": 8},
                         max_pool_connections=32,
-                        s3={"addressing_style": "path"} if self.config.sandbox_endpoint else {},
+                        s3={"addressing_style": "path"} if self.config.sandbox else {},
                     ),
                 }
-                if self.config.sandbox_endpoint:
-                    options["endpoint_url"] = self.config.sandbox_endpoint
+                if self.config.sandbox:
+                    options["endpoint_url"] = self.config.endpoint("aws")
                 self._clients[key] = self.session.client(service, **options)
             return self._clients[key]
 
@@ -79,8 +80,8 @@ class AwsDriver(Driver):
     @cached_property
     def account_id(self) -> str:
         """The account, for globally unique names (S3 buckets); one STS call, cached."""
-        if self.config.account_key:
-            return self.config.account_key
+        if self.config.account_id:
+            return self.config.account_id
         from lepton_cli.drivers.aws.errors import translate
 
         with translate("reading the AWS account"):

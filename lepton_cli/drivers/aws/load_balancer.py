@@ -184,7 +184,7 @@ class LoadBalancerType(AwsType):
                 Tags=self.tags(primitive.address))["LoadBalancers"][0]
             elb.get_waiter("load_balancer_available").wait(
                 LoadBalancerArns=[lb["LoadBalancerArn"]],
-                WaiterConfig={"Delay": 1 if self.driver.config.sandbox_endpoint else 15, "MaxAttempts": 80})
+                WaiterConfig={"Delay": 1 if self.driver.config.sandbox else 15, "MaxAttempts": 80})
         return self._observed(primitive.address, primitive.region, lb)
 
     @staticmethod
@@ -213,7 +213,7 @@ class LoadBalancerType(AwsType):
             elb.delete_load_balancer(LoadBalancerArn=current.id)
             elb.get_waiter("load_balancers_deleted").wait(
                 LoadBalancerArns=[current.id],
-                WaiterConfig={"Delay": 1 if self.driver.config.sandbox_endpoint else 15, "MaxAttempts": 80})
+                WaiterConfig={"Delay": 1 if self.driver.config.sandbox else 15, "MaxAttempts": 80})
 
 
 def _tags_of(elb, arns: list[str]) -> dict[str, list[dict[str, str]]]:

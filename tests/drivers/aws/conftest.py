@@ -51,7 +51,7 @@ class Aws:
     counter: CallCounter = field(default_factory=CallCounter)
 
     def driver(self) -> AwsDriver:
-        driver = AwsDriver(DriverConfig(stack=self.stack, sandbox_endpoint=self.endpoint))
+        driver = AwsDriver(DriverConfig(stack=self.stack, endpoints={"aws": self.endpoint}))
         driver.session.events.register("before-call", self.counter.before)
         driver.session.events.register("after-call", self.counter.after)
         return driver

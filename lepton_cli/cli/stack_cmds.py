@@ -315,13 +315,16 @@ def show(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: Var
         write_json(state.to_dict() if state else None)
         return
     out = output().out
-    if state is None or not state.primitives:
+    if state is None or not (state.primitives or state.deposed):
         out.print(f"Stack [bold]{escape(ws.stack_name)}[/] owns nothing yet (no state). Run `lepton apply`.")
         return
     out.print(f"Stack [bold]{escape(ws.stack_name)}[/] [muted](serial {state.serial}, lineage {state.lineage})[/]")
     by_resource: dict[str, list[tuple[str, Any]]] = {}
     for address, record in sorted(state.primitives.items()):
         by_resource.setdefault(record.resource, []).append((address, record))
+    for address, records in sorted(state.deposed.items()):
+        for record in records:
+            by_resource.setdefault(record.resource, []).append((f"{address} (deposed, waiting for deletion)", record))
     for resource, items in by_resource.items():
         kind = items[0][1].kind
         out.print(f"\n[bold]{escape(resource)}[/] [muted]({kind})[/]")

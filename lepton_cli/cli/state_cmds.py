@@ -27,6 +27,9 @@ def list_(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: Va
     """List the addresses of every primitive in state."""
     _, state = _state(file, var, var_file, sandbox, state_dir)
     addresses = sorted(state.primitives) if state else []
+    # Replaced objects still waiting for deletion are the stack's too.
+    addresses += sorted(f"{a} (deposed {r.id})" for a, records in (state.deposed if state else {}).items()
+                        for r in records)
     if json:
         write_json(addresses)
         return

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lepton_cli.drivers.base import UNKNOWN, Observed, Primitive, Ref, Template
+from lepton_cli.drivers.base import UNKNOWN, Observed, Primitive, Ref, ReplaceStrategy, Template
 from lepton_cli.engine.model import Action, Change, FieldDiff, Plan
 from lepton_cli.errors import Diagnostic, LeptonError, StaleChangeSetError
 from lepton_cli.state.model import State
@@ -53,27 +53,31 @@ def _primitive(p: Primitive | None) -> dict | None:
     if p is None:
         return None
     return {"address": p.address, "type": p.type, "cloud": p.cloud, "region": p.region, "resource": p.resource,
-            "kind": p.kind, "properties": encode(dict(p.properties)), "depends_on": list(p.depends_on)}
+            "kind": p.kind, "properties": encode(dict(p.properties)), "depends_on": list(p.depends_on),
+            "ignore_changes": sorted(p.ignore_changes)}
 
 
 def _observed(o: Observed | None) -> dict | None:
     if o is None:
         return None
     return {"address": o.address, "type": o.type, "region": o.region, "id": o.id,
-            "properties": encode(o.properties), "outputs": encode(o.outputs)}
+            "properties": encode(o.properties), "outputs": encode(o.outputs), "private": encode(o.private)}
 
 
 def to_document(plan: Plan) -> dict[str, Any]:
     return {
         "format": FORMAT, "version": VERSION, "stack": plan.stack, "lineage": plan.lineage,
         "serial": plan.serial, "plan_digest": plan.plan_digest, "destroy": plan.destroy,
-        "context": plan.context, "forget": plan.forget, "outputs": encode(plan.outputs),
+        "context": plan.context, "forget": plan.forget, "forget_deposed": plan.forget_deposed,
+        "targets": plan.targets, "outputs": encode(plan.outputs),
         "changes": [{
             "address": c.address, "type": c.type, "resource": c.resource, "kind": c.kind, "cloud": c.cloud,
             "region": c.region, "action": c.action.value,
             "diff": {k: {"before": encode(d.before), "after": encode(d.after)} for k, d in c.diff.items()},
             "replace_fields": c.replace_fields, "notes": c.notes, "depends_on": list(c.depends_on),
             "desired": _primitive(c.desired), "current": _observed(c.current),
+            "strategy": c.strategy.value if c.strategy else None, "strategy_reason": c.strategy_reason,
+            "deposed": c.deposed,
         } for c in plan.changes],
     }
 
@@ -91,14 +95,20 @@ def from_document(doc: dict[str, Any]) -> Plan:
             desired=None if desired is None else Primitive(
                 address=desired["address"], type=desired["type"], cloud=desired["cloud"], region=desired["region"],
                 resource=desired["resource"], kind=desired["kind"], properties=decode(desired["properties"]),
-                depends_on=tuple(desired["depends_on"])),
+                depends_on=tuple(desired["depends_on"]),
+                ignore_changes=frozenset(desired.get("ignore_changes", ()))),
             current=None if current is None else Observed(
                 address=current["address"], type=current["type"], region=current["region"], id=current["id"],
-                properties=decode(current["properties"]), outputs=decode(current["outputs"])),
+                properties=decode(current["properties"]), outputs=decode(current["outputs"]),
+                private=decode(current.get("private") or {})),
+            strategy=ReplaceStrategy(c["strategy"]) if c.get("strategy") else None,
+            strategy_reason=c.get("strategy_reason", ""), deposed=c.get("deposed"),
         ))
     return Plan(stack=doc["stack"], changes=changes, outputs=decode(doc["outputs"]), lineage=doc["lineage"],
                 serial=doc["serial"], plan_digest=doc["plan_digest"], destroy=doc["destroy"],
-                context=doc.get("context") or {}, forget=list(doc.get("forget") or []))
+                context=doc.get("context") or {}, forget=list(doc.get("forget") or []),
+                forget_deposed=[list(pair) for pair in doc.get("forget_deposed") or []],
+                targets=list(doc.get("targets") or []))
 
 
 def save_changeset(plan: Plan, path: Path) -> None:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lepton_cli.drivers.base import UNKNOWN, Observed, Primitive, PrimitiveType, Ref, resolve
+from lepton_cli.drivers.base import UNKNOWN, Observed, Primitive, PrimitiveType, Ref, ReplaceStrategy, resolve
 from lepton_cli.engine.model import Action, Change, FieldDiff
 
 
@@ -41,14 +41,23 @@ def _contains_unknown(value: Any) -> bool:
 
 
 def decide_action(exists: bool, changed: set[str], replace_on: frozenset[str]) -> Action:
-    """Terraform's getAction, for lepton: the whole decision table in one place."""
+    """Terraform's getAction, for lepton: the whole decision table in one place. A move to
+    another region (the pseudo-field `region`) always replaces."""
     if not exists:
         return Action.CREATE
-    if changed & replace_on:
+    if changed & (replace_on | {MOVE}):
         return Action.REPLACE
     if changed:
         return Action.UPDATE
     return Action.NOOP
+
+
+MOVE = "region"  # the pseudo-field a move to another region changes
+
+
+def comparable(primitive: Primitive, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties lepton diffs: all but those another owner changes after creation."""
+    return {k: v for k, v in properties.items() if k not in primitive.ignore_changes}
 
 
 def diff_primitive(primitive: Primitive, ptype: PrimitiveType, current: Observed | None,
@@ -63,15 +72,23 @@ def diff_primitive(primitive: Primitive, ptype: PrimitiveType, current: Observed
         # lepton's own properties of an adopted object (not yet in state) are what the plan says.
         adopted = {k: properties[k] for k in ptype.local if k in properties and k not in current.properties}
         current.properties.update(adopted)
-        changed = changed_keys(properties, current.properties)
+        changed = changed_keys(comparable(primitive, properties), current.properties)
         diff = {k: FieldDiff(current.properties.get(k), properties[k]) for k in sorted(changed)}
+        if current.region != primitive.region:
+            changed.add(MOVE)
+            diff[MOVE] = FieldDiff(current.region, primitive.region)
     action = decide_action(current is not None, changed, ptype.replace_on)
+    strategy, reason = None, ""
+    if action is Action.REPLACE:
+        reason = ptype.can_coexist(current, properties, primitive.region) or ""
+        strategy = ReplaceStrategy.DESTROY_BEFORE_CREATE if reason else ReplaceStrategy.CREATE_BEFORE_DESTROY
     return Change(
         address=primitive.address, type=primitive.type, resource=primitive.resource, kind=primitive.kind,
         cloud=primitive.cloud, region=primitive.region, action=action,
         diff=diff if action is not Action.NOOP else {},
-        replace_fields=sorted(changed & ptype.replace_on) if action is Action.REPLACE else [],
+        replace_fields=sorted(changed & (ptype.replace_on | {MOVE})) if action is Action.REPLACE else [],
         notes=sorted({ptype.update_notes[k] for k in changed if k in ptype.update_notes})
         if action is Action.UPDATE else [],
         desired=primitive, current=current, depends_on=tuple(sorted(primitive.dependencies())),
+        strategy=strategy, strategy_reason=reason,
     )

@@ -1,18 +1,17 @@
 """Apply: run a plan's changes in parallel, in dependency order, journaling state as it goes.
 
-Graph nodes: a create or update is one node; a delete is one node; a replace is a delete node
-then a create node. A create/update waits for what it references; a delete waits for the
-deletes of what references it (reverse order). Ready nodes are dispatched as soon as their
-predecessors finish, up to `parallelism` at once.
+The operation graph (`graph.operation_graph`) says what waits for what; ready operations are
+dispatched as soon as their predecessors finish, up to `parallelism` at once. State is written
+after every completed operation (the journal), and before a create-before-destroy replace the
+predecessor is recorded as *deposed*, so an interrupted apply loses nothing: the next plan
+deletes what is deposed and adopts what was created but not recorded.
 
-State is written after every completed operation (the journal), so an interrupted apply loses
-nothing. On a failure, or when `stop` is set (first Ctrl-C), nothing new starts, running
-operations finish, and the rest is reported as skipped.
+On a failure, or when `stop` is set (first Ctrl-C), nothing new starts, running operations
+finish, and what did not run is reported as skipped, naming the failure it waited on.
 """
 
 from __future__ import annotations
 
-import graphlib
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,19 +20,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lepton_cli.drivers.base import UNKNOWN, Driver, Observed, Ref, resolve
-from lepton_cli.engine.diff import canonical, changed_keys
+from lepton_cli.engine.diff import canonical, changed_keys, comparable
+from lepton_cli.engine.expand import primitive_type_for
+from lepton_cli.engine.graph import APPLY, DELETE, Node, check_acyclic, closure, operation_graph
 from lepton_cli.engine.model import Action, Change, Plan
-from lepton_cli.errors import LeptonError
+from lepton_cli.engine.planner import recorded_properties
+from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.state.model import PrimitiveRecord, State, StateStore
 
-APPLY, DELETE = "apply", "delete"
-Node = tuple[str, str]  # (APPLY | DELETE, address)
+# How often the dispatcher looks at `stop` while operations run.
+STOP_POLL_SECONDS = 0.2
 
 
 @dataclass
 class Event:
+    """Progress of one operation, for the CLI's display. A replace shows as its two halves."""
+
     phase: str  # start | done | failed | skipped
-    address: str
+    address: str  # the change's key (a deposed object's says so)
     action: Action
     message: str = ""
 
@@ -52,110 +56,112 @@ class ApplyResult:
         return not self.failed and not self.skipped and not self.interrupted
 
 
-def build_graph(changes: list[Change]) -> dict[Node, set[Node]]:
-    """node -> the nodes it waits for."""
-    by_address = {c.address: c for c in changes if c.action is not Action.NOOP}
-    graph: dict[Node, set[Node]] = {}
-    dependents: dict[str, set[str]] = {}
-    for change in by_address.values():
-        for dependency in change.depends_on:
-            dependents.setdefault(dependency, set()).add(change.address)
-    for address, change in by_address.items():
-        if change.action in (Action.DELETE, Action.REPLACE):
-            graph[(DELETE, address)] = {
-                (DELETE, d) for d in dependents.get(address, ())
-                if by_address.get(d) and by_address[d].action in (Action.DELETE, Action.REPLACE)
-            }
-        if change.action in (Action.CREATE, Action.UPDATE, Action.REPLACE):
-            waits = {(APPLY, d) for d in change.depends_on
-                     if by_address.get(d) and by_address[d].action is not Action.DELETE}
-            if change.action is Action.REPLACE:
-                waits.add((DELETE, address))
-            graph[(APPLY, address)] = waits
-    return graph
+class _Journal:
+    """The state being applied, written after every change to it (under one lock)."""
 
-
-class _Run:
-    """One apply: the state being journaled and the operations on it."""
-
-    def __init__(self, plan: Plan, drivers: Mapping[str, Driver], store: StateStore, state: State | None,
-                 on_event: Callable[[Event], None] | None):
+    def __init__(self, plan: Plan, store: StateStore, state: State | None):
         self.plan = plan
-        self.drivers = drivers
         self.store = store
         self.state = state or State(stack=plan.stack, lineage=str(uuid.uuid4()))
-        self.on_event = on_event or (lambda event: None)
-        self.changes = {c.address: c for c in plan.changes}
-        self.lock = threading.RLock()
-
-    def emit(self, phase: str, address: str, action: Action, message: str = "") -> None:
-        try:
-            self.on_event(Event(phase, address, action, message))
-        except Exception:  # a display problem must never break an apply
-            pass
+        self.lock = threading.Lock()
 
     def write(self) -> None:
         self.store.write(self.state)
 
     def reconcile(self) -> None:
-        """Before any operation: record adopted objects, forget ones that no longer exist."""
-        dirty = False
+        """Before any operation, make state match the plan's refresh: record adopted objects
+        (and deposed ones found but not recorded), drop records of objects that are gone."""
         with self.lock:
+            before = self.state.to_dict()
             for change in self.plan.changes:
-                if change.current is not None and change.address not in self.state.primitives:
-                    self.state.primitives[change.address] = self._record(change, change.current, change.current.properties)
-                    dirty = True
+                if change.current is None:
+                    continue
+                if change.deposed is not None:
+                    if all(r.id != change.deposed for r in self.state.deposed.get(change.address, [])):
+                        self.state.deposed.setdefault(change.address, []).append(
+                            _record(change, change.current, change.current.properties))
+                elif change.address not in self.state.primitives:
+                    self.state.primitives[change.address] = _record(change, change.current, change.current.properties)
             for address in self.plan.forget:
-                dirty |= self.state.primitives.pop(address, None) is not None
-            if dirty or self.state.serial == 0:
-                self.write()
-
-    def _record(self, change: Change, observed: Observed, properties: Mapping[str, Any]) -> PrimitiveRecord:
-        return PrimitiveRecord(
-            type=change.type, cloud=change.cloud, region=change.region, id=observed.id,
-            resource=change.resource, kind=change.kind, properties=canonical(dict(properties)),
-            outputs=canonical(dict(observed.outputs)), depends_on=sorted(change.depends_on),
-        )
-
-    def lookup(self, ref: Ref) -> Any:
-        with self.lock:
-            record = self.state.primitives.get(ref.address)
-        if record is not None and ref.attr in record.outputs:
-            return record.outputs[ref.attr]
-        change = self.changes.get(ref.address)
-        if change is not None and change.current is not None and ref.attr in change.current.outputs:
-            return change.current.outputs[ref.attr]
-        raise LeptonError(f"{ref.address} has no output {ref.attr!r} yet")
-
-    def run(self, node: Node) -> None:
-        kind, address = node
-        change = self.changes[address]
-        ptype = self.drivers[change.cloud].primitive_type(change.type)
-        if kind == DELETE:
-            ptype.delete(change.current)
-            with self.lock:
                 self.state.primitives.pop(address, None)
+            for address, ident in self.plan.forget_deposed:
+                self._drop_deposed(address, ident)
+            if self.state.to_dict() != before or self.state.serial == 0:
                 self.write()
-            return
-        properties = ptype.normalize(resolve(dict(change.desired.properties), self.lookup))
-        if change.action is Action.UPDATE:
-            changed = changed_keys(properties, change.current.properties)
-            observed = ptype.update(change.desired, properties, change.current, changed) if changed else change.current
-        else:
-            observed = ptype.create(change.desired, properties)
+
+    def record(self, change: Change, observed: Observed, properties: Mapping[str, Any]) -> None:
         with self.lock:
-            self.state.primitives[address] = self._record(change, observed, properties)
+            self.state.primitives[change.address] = _record(change, observed, properties)
             self.write()
 
-    def resolve_outputs(self) -> dict[str, Any]:
-        def lookup(ref: Ref) -> Any:
-            try:
-                return self.lookup(ref)
-            except LeptonError:
-                return UNKNOWN
+    def depose(self, change: Change) -> None:
+        """Before creating a successor: the recorded predecessor becomes deposed."""
+        with self.lock:
+            record = self.state.primitives.get(change.address)
+            if record is not None and record.id == change.current.id:
+                self.state.deposed.setdefault(change.address, []).append(self.state.primitives.pop(change.address))
+                self.write()
 
-        values = {name: resolve(expr, lookup) for name, expr in self.plan.outputs.items()}
-        return {name: value for name, value in values.items() if value is not UNKNOWN}
+    def remove(self, change: Change) -> None:
+        """After a delete: forget the deleted object, current or deposed."""
+        with self.lock:
+            record = self.state.primitives.get(change.address)
+            if record is not None and record.id == change.current.id:
+                del self.state.primitives[change.address]
+            self._drop_deposed(change.address, change.current.id)
+            self.write()
+
+    def _drop_deposed(self, address: str, ident: str) -> None:
+        remaining = [r for r in self.state.deposed.get(address, []) if r.id != ident]
+        if remaining:
+            self.state.deposed[address] = remaining
+        else:
+            self.state.deposed.pop(address, None)
+
+    def recorded(self, change: Change) -> dict[str, Any]:
+        with self.lock:
+            return recorded_properties(change, self.state)
+
+    def output(self, ref: Ref) -> Any:
+        """A primitive's output as recorded now; LeptonError if it does not exist (yet)."""
+        with self.lock:
+            record = self.state.primitives.get(ref.address)
+            if record is not None and ref.attr in record.outputs:
+                return record.outputs[ref.attr]
+        raise LeptonError(Diagnostic(summary=f"{ref.address} has no output {ref.attr!r}", address=ref.address,
+                                     detail="it does not exist, or its driver did not report that output"))
+
+
+def _record(change: Change, observed: Observed, properties: Mapping[str, Any]) -> PrimitiveRecord:
+    return PrimitiveRecord(
+        type=change.type, cloud=change.cloud, region=observed.region or change.region, id=observed.id,
+        resource=change.resource, kind=change.kind, properties=canonical(dict(properties)),
+        outputs=canonical(dict(observed.outputs)), depends_on=sorted(change.depends_on),
+        private=canonical(dict(observed.private)),
+    )
+
+
+def _operate(node: Node, change: Change, drivers: Mapping[str, Driver], journal: _Journal) -> None:
+    """One cloud operation with its journal entries. Refs resolve now, from what has completed."""
+    ptype = primitive_type_for(drivers, change.cloud, change.type)
+    if node[0] == DELETE:
+        # Asked again now: a saved change set may be applied long after it was planned.
+        reason = ptype.check_delete(change.current, journal.recorded(change))
+        if reason:
+            raise LeptonError(Diagnostic(summary=f"refusing to delete: {reason}", address=change.address))
+        ptype.delete(change.current)
+        journal.remove(change)
+        return
+    properties = ptype.normalize(resolve(dict(change.desired.properties), journal.output))
+    if change.action is Action.UPDATE:
+        # Values unknown at plan time are known now; they may turn out unchanged.
+        changed = changed_keys(comparable(change.desired, properties), change.current.properties)
+        observed = ptype.update(change.desired, properties, change.current, changed) if changed else change.current
+    else:
+        if change.create_first:
+            journal.depose(change)
+        observed = ptype.create(change.desired, properties)
+    journal.record(change, observed, properties)
 
 
 def _message(exc: BaseException) -> str:
@@ -173,52 +179,105 @@ def _event_action(node: Node, change: Change) -> Action:
 def apply_plan(plan: Plan, drivers: Mapping[str, Driver], store: StateStore, state: State | None, *,
                parallelism: int = 10, on_event: Callable[[Event], None] | None = None,
                stop: threading.Event | None = None) -> ApplyResult:
-    run = _Run(plan, drivers, store, state, on_event)
-    result = ApplyResult(state=run.state)
-    run.reconcile()
-    graph = build_graph(plan.changes)
-    sorter = graphlib.TopologicalSorter(graph)
-    sorter.prepare()
+    """Apply exactly the plan's changes. The caller holds the state lock. `on_event` is called
+    from this (the calling) thread only, one event at a time."""
+    graph = operation_graph(plan.changes, state.referrers() if state else {})
+    sorter = check_acyclic(graph)
+    changes = {c.key: c for c in plan.changes}
+    journal = _Journal(plan, store, state)
+    result = ApplyResult(state=journal.state)
+
+    def emit(phase: str, node: Node, message: str = "") -> None:
+        try:
+            if on_event is not None:
+                on_event(Event(phase, node[1], _event_action(node, changes[node[1]]), message))
+        except Exception:  # noqa: BLE001 - a display problem must never break an apply
+            pass
+
+    def stopping() -> bool:
+        return bool(result.failed) or (stop is not None and stop.is_set())
+
+    journal.reconcile()
+    parallelism = max(1, parallelism)
+    finished: set[Node] = set()
+    failed: set[Node] = set()
     running: dict[Future, Node] = {}
     ready: list[Node] = []
-    finished: set[Node] = set()
-    parallelism = max(1, parallelism)
-    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+    pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply")
+    try:
         while sorter.is_active():
-            ready.extend(sorter.get_ready())
-            # Submit no more than can run now, so that after a failure or a stop request
-            # nothing queued starts later.
-            while ready and len(running) < parallelism and not result.failed and not (stop and stop.is_set()):
+            ready.extend(sorted(sorter.get_ready()))
+            # Submit no more than can run now, so nothing queued starts after a failure or stop.
+            while ready and len(running) < parallelism and not stopping():
                 node = ready.pop(0)
-                run.emit("start", node[1], _event_action(node, run.changes[node[1]]))
-                running[pool.submit(run.run, node)] = node
+                emit("start", node)
+                running[pool.submit(_operate, node, changes[node[1]], drivers, journal)] = node
             if not running:
                 break
-            done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+            done, _ = wait(list(running), timeout=STOP_POLL_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
                 node = running.pop(future)
-                action = _event_action(node, run.changes[node[1]])
                 error = future.exception()
                 if error is None:
                     finished.add(node)
                     sorter.done(node)
-                    result.completed.append(node[1])
-                    run.emit("done", node[1], action)
+                    if node[0] == APPLY or changes[node[1]].action is Action.DELETE:
+                        result.completed.append(node[1])
+                    emit("done", node)
                 else:
+                    failed.add(node)
                     result.failed[node[1]] = _message(error)
-                    run.emit("failed", node[1], action, result.failed[node[1]])
-    result.interrupted = stop is not None and stop.is_set()
+                    emit("failed", node, result.failed[node[1]])
+    except BaseException:
+        # A second Ctrl-C: stop waiting for the cloud; what finishes later is adopted next run.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+    stopped = stop is not None and stop.is_set()
     for node in graph:
-        if node not in finished and node[1] not in result.failed and node[1] not in result.skipped:
-            result.skipped.append(node[1])
-            run.emit("skipped", node[1], _event_action(node, run.changes[node[1]]),
-                     "interrupted" if result.interrupted else "not started after a failure")
-    result.completed = list(dict.fromkeys(result.completed))
-    with run.lock:
-        if plan.destroy and not run.state.primitives:
-            run.state.outputs = {}
-        elif not result.failed and not result.skipped:
-            run.state.outputs = run.resolve_outputs()
-        run.write()
-    result.outputs = dict(run.state.outputs)
+        if node in finished or node in failed or node[1] in result.failed or node[1] in result.skipped:
+            continue
+        result.skipped.append(node[1])
+        emit("skipped", node, _skip_reason(node, graph, failed, stopped))
+    result.interrupted = stopped and bool(result.skipped)
+    _store_outputs(plan, journal, result)
     return result
+
+
+def _skip_reason(node: Node, graph: dict[Node, set[Node]], failed: set[Node], interrupted: bool) -> str:
+    upstream = sorted({key for _, key in closure([node], graph) & failed})
+    if upstream:
+        return f"waits for {', '.join(upstream)}, which failed"
+    return "interrupted" if interrupted else "not started: the apply stopped after a failure"
+
+
+def _store_outputs(plan: Plan, journal: _Journal, result: ApplyResult) -> None:
+    """Outputs after a complete apply (an output naming something absent is left out); a whole
+    destroy leaves none. After a failure the previous outputs stay: the next apply updates them."""
+    with journal.lock:
+        before = journal.state.outputs
+    if plan.destroy and not plan.targets:
+        outputs: dict[str, Any] = {}
+    elif result.ok:
+        outputs = {}
+        for name, expression in plan.outputs.items():
+            value = resolve(expression, _or_unknown(journal.output))
+            if value is not UNKNOWN:
+                outputs[name] = canonical(value)
+    else:
+        outputs = before
+    with journal.lock:
+        if outputs != before:
+            journal.state.outputs = outputs
+            journal.write()
+    result.outputs = dict(outputs)
+
+
+def _or_unknown(lookup: Callable[[Ref], Any]) -> Callable[[Ref], Any]:
+    def safe(ref: Ref) -> Any:
+        try:
+            return lookup(ref)
+        except LeptonError:
+            return UNKNOWN
+    return safe

@@ -9,9 +9,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lepton_cli.drivers.base import Driver, ExpandContext, Primitive, Ref, Template
-from lepton_cli.errors import LeptonError
+from lepton_cli.drivers.base import Driver, ExpandContext, Primitive, PrimitiveType, Ref, Template
+from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.spec.models import INTERPOLATION, Stack
+
+
+def driver_for(drivers: Mapping[str, Driver], cloud: str) -> Driver:
+    """The driver of `cloud`, or a clear error when none was provided."""
+    try:
+        return drivers[cloud]
+    except KeyError:
+        raise LeptonError(Diagnostic(summary=f"no driver for cloud {cloud!r} was provided",
+                                     detail=f"drivers given: {', '.join(sorted(drivers)) or 'none'}")) from None
+
+
+def primitive_type_for(drivers: Mapping[str, Driver], cloud: str, type_name: str) -> PrimitiveType:
+    """The PrimitiveType behind `type_name`; a type recorded in state that this lepton's driver
+    does not know is a clear error, not a KeyError."""
+    try:
+        return driver_for(drivers, cloud).primitive_type(type_name)
+    except KeyError:
+        raise LeptonError(Diagnostic(summary=f"the {cloud} driver has no primitive type {type_name!r}",
+                                     hint="the state was written by another lepton version; use that version")) from None
 
 
 def make_context(stack: Stack, drivers: Mapping[str, Driver]) -> ExpandContext:

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from lepton_cli.drivers.base import Observed, Primitive
+from lepton_cli.drivers.base import Observed, Primitive, ReplaceStrategy
 
 
 class Action(str, enum.Enum):
@@ -46,6 +46,20 @@ class Change:
     desired: Primitive | None = None  # None for a delete
     current: Observed | None = None  # None for a create
     depends_on: tuple[str, ...] = ()  # addresses (of desired, else of recorded state)
+    # A replace: create the successor first, or destroy first (and why it cannot create first).
+    strategy: ReplaceStrategy | None = None
+    strategy_reason: str = ""
+    # A delete of an object kept only as *deposed* (replaced, waiting for deletion): its id.
+    deposed: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Unique in a plan: the address, or for a deposed object the address and its id."""
+        return f"{self.address} (deposed {self.deposed})" if self.deposed else self.address
+
+    @property
+    def create_first(self) -> bool:
+        return self.action is Action.REPLACE and self.strategy is not ReplaceStrategy.DESTROY_BEFORE_CREATE
 
 
 @dataclass
@@ -60,9 +74,13 @@ class Plan:
     serial: int
     plan_digest: str  # sha256 of the rendered plan file (and vars) it was made from
     destroy: bool = False
-    # Recorded in state but gone from the cloud (deleted out of band, and not wanted, or out of
-    # scope to recreate): apply drops these records.
+    # Recorded in state but gone from the cloud (deleted out of band): apply drops these records
+    # before any operation (one still wanted is also planned as a create).
     forget: list[str] = field(default_factory=list)
+    # Deposed records whose objects are gone: [address, id] pairs apply drops likewise.
+    forget_deposed: list[list[str]] = field(default_factory=list)
+    # The resources `--target` limited this plan to (empty: the whole stack).
+    targets: list[str] = field(default_factory=list)
     # Where the plan was made (stack, plan file, state directory, sandbox, driver settings), so a
     # saved change set can be applied later exactly; set by the API, never holds credentials.
     context: dict[str, Any] = field(default_factory=dict)

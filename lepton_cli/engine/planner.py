@@ -2,18 +2,18 @@
 
 The result is a `Plan` whose changes the executor applies exactly. Deletes are checked with
 each type's `check_delete` here, so a destroy that would hit a non-empty bucket without
-`force_destroy` stops before anything is deleted.
+`force_destroy` stops before anything is deleted (the executor asks again before each delete).
 """
 
 from __future__ import annotations
 
-import graphlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lepton_cli.drivers.base import UNKNOWN, Driver, Primitive, Ref
+from lepton_cli.drivers.base import UNKNOWN, Driver, Observed, Primitive, Ref, ReplaceStrategy
 from lepton_cli.engine.diff import diff_primitive
-from lepton_cli.engine.expand import expand_stack, output_expressions
+from lepton_cli.engine.expand import expand_stack, output_expressions, primitive_type_for
+from lepton_cli.engine.graph import closure, invert, resource_of, static_order
 from lepton_cli.engine.model import Action, Change, Plan
 from lepton_cli.engine.refresh import Actual, refresh
 from lepton_cli.errors import Diagnostic, LeptonError
@@ -22,71 +22,64 @@ from lepton_cli.spec.suggest import did_you_mean
 from lepton_cli.state.model import State
 
 
-def resource_of(address: str) -> str:
-    return address.split("/", 1)[0]
+def target_scope(targets: Sequence[str], stack: Stack, state: State | None, desired: Iterable[Primitive],
+                 graph: Mapping[str, Iterable[str]] | None, *, destroy: bool = False) -> set[str] | None:
+    """The resources `--target` allows, or None for all of them.
 
-
-def target_scope(targets: Sequence[str], stack: Stack, graph: Mapping[str, Iterable[str]] | None) -> set[str] | None:
-    """The resources `--target` allows: the named ones and everything they depend on."""
+    For plan/apply: the named resources and everything they depend on. For destroy: the named
+    resources and everything that depends on them, never what they depend on, so nothing is
+    left pointing at a deleted object (Terraform's `destroy -target`). Dependencies come from
+    the plan file's references and the primitives' (the recorded ones for destroy). A name
+    recorded in state but gone from the plan file may be targeted too.
+    """
     if not targets:
         return None
-    unknown = [t for t in targets if t not in stack.resources]
+    recorded = [r for _, r in state.records()] if state else []
+    known = set(stack.resources) | {r.resource for r in recorded}
+    unknown = [t for t in targets if t not in known]
     if unknown:
         raise LeptonError(*[Diagnostic(summary=f"--target {t!r} is not a resource of stack {stack.stack}",
-                                       hint=did_you_mean(t, stack.resources)) for t in unknown])
-    scope: set[str] = set()
-    todo = list(targets)
-    while todo:
-        name = todo.pop()
-        if name not in scope:
-            scope.add(name)
-            todo.extend((graph or {}).get(name, ()))
-    return scope
-
-
-def _with_dependencies(primitives: list[Primitive], roots: set[str]) -> list[Primitive]:
-    """The primitives of the scoped resources plus every primitive they reference (networks)."""
-    by_address = {p.address: p for p in primitives}
-    keep: set[str] = set()
-    todo = [p.address for p in primitives if p.resource in roots]
-    while todo:
-        address = todo.pop()
-        if address in keep or address not in by_address:
-            continue
-        keep.add(address)
-        todo.extend(by_address[address].dependencies())
-    return [p for p in primitives if p.address in keep]
+                                       hint=did_you_mean(t, sorted(known))) for t in unknown])
+    needs: dict[str, set[str]] = {name: set(deps) for name, deps in (graph or {}).items()}
+    links = ([(r.resource, r.depends_on) for r in recorded] if destroy
+             else [(p.resource, p.dependencies()) for p in desired])
+    for resource, dependencies in links:
+        needs.setdefault(resource, set()).update(resource_of(d) for d in dependencies if resource_of(d) != resource)
+    return closure(targets, invert(needs) if destroy else needs)
 
 
 def make_plan(stack: Stack, drivers: Mapping[str, Driver], state: State | None, *, plan_digest: str,
               targets: Sequence[str] = (), destroy: bool = False, parallelism: int = 10,
               resource_graph: Mapping[str, Iterable[str]] | None = None) -> Plan:
-    scope = target_scope(targets, stack, resource_graph)
+    """Every change that makes the clouds match `stack` (or, with `destroy`, removes it)."""
     desired = [] if destroy else expand_stack(stack, drivers)
+    scope = target_scope(targets, stack, state, desired, resource_graph, destroy=destroy)
     if scope is not None:
-        desired = _with_dependencies(desired, scope)
+        desired = [p for p in desired if p.resource in scope]
     actual = refresh(drivers, desired, state, parallelism)
     changes = _diff_all(desired, drivers, actual)
     changes += _deletes(desired, actual, state, scope)
+    referrers = state.referrers() if state else {}
+    _destroy_first_spreads(changes, referrers)
     _check_deletes(changes, drivers, state)
-    forget = sorted(a for a in (state.primitives if state else {})
-                    if a not in actual.observed and (scope is None or resource_of(a) in scope)
-                    and a not in {c.address for c in changes})
+    in_scope = (lambda address: scope is None or resource_of(address) in scope)
+    forget = sorted(a for a in (state.primitives if state else {}) if a not in actual.observed and in_scope(a))
+    found = {(a, o.id) for a, objects in actual.deposed.items() for o in objects}
+    forget_deposed = sorted([a, r.id] for a, records in (state.deposed if state else {}).items() for r in records
+                            if (a, r.id) not in found and in_scope(a))
     return Plan(
         stack=stack.stack, changes=changes,
-        outputs={} if destroy else output_expressions(stack, drivers),
+        outputs={} if destroy and not targets else output_expressions(stack, drivers),
         lineage=state.lineage if state else None, serial=state.serial if state else 0,
-        plan_digest=plan_digest, destroy=destroy, forget=forget,
+        plan_digest=plan_digest, destroy=destroy, forget=forget, forget_deposed=forget_deposed,
+        targets=list(targets),
     )
 
 
 def _diff_all(desired: list[Primitive], drivers: Mapping[str, Driver], actual: Actual) -> list[Change]:
+    """Diff in dependency order, so a Ref to something created or replaced is known to be
+    unknown by the time its dependents are diffed."""
     by_address = {p.address: p for p in desired}
-    order = graphlib.TopologicalSorter({p.address: p.dependencies() & set(by_address) for p in desired})
-    try:
-        ordered = list(order.static_order())
-    except graphlib.CycleError as exc:
-        raise LeptonError(f"internal error: primitives depend on each other in a cycle: {exc.args[1]}") from None
     changes: dict[str, Change] = {}
 
     def lookup(ref: Ref) -> Any:
@@ -102,40 +95,74 @@ def _diff_all(desired: list[Primitive], drivers: Mapping[str, Driver], actual: A
                                          address=ref.address, hint="this is a driver bug; please report it"))
         return observed.outputs[ref.attr]
 
-    for address in ordered:
+    order = static_order({a: p.dependencies() & by_address.keys() for a, p in by_address.items()}, "primitives")
+    for address in order:
         primitive = by_address[address]
-        ptype = drivers[primitive.cloud].primitive_type(primitive.type)
+        ptype = primitive_type_for(drivers, primitive.cloud, primitive.type)
         changes[address] = diff_primitive(primitive, ptype, actual.observed.get(address), lookup)
-    return [changes[a] for a in ordered]
+    return [changes[a] for a in order]
 
 
 def _deletes(desired: list[Primitive], actual: Actual, state: State | None, scope: set[str] | None) -> list[Change]:
+    """Objects the stack owns that the plan no longer wants, and deposed objects (replaced
+    predecessors, duplicates), within `scope`."""
     wanted = {p.address for p in desired}
     changes = []
-    for address, observed in sorted(actual.observed.items()):
-        if address in wanted or (scope is not None and resource_of(address) not in scope):
-            continue
+
+    def delete(address: str, observed: Observed, deposed: bool) -> Change:
         record = state.primitives.get(address) if state else None
-        changes.append(Change(
+        return Change(
             address=address, type=observed.type, resource=resource_of(address),
             kind=record.kind if record else "", cloud=actual.clouds[address], region=observed.region,
-            action=Action.DELETE, current=observed,
+            action=Action.DELETE, current=observed, deposed=observed.id if deposed else None,
             depends_on=tuple(sorted(record.depends_on)) if record else (),
-        ))
+        )
+
+    for address, observed in sorted(actual.observed.items()):
+        if address not in wanted and (scope is None or resource_of(address) in scope):
+            changes.append(delete(address, observed, deposed=False))
+    for address, objects in sorted(actual.deposed.items()):
+        if scope is None or resource_of(address) in scope:
+            changes += [delete(address, observed, deposed=True) for observed in objects]
     return changes
 
 
+def _destroy_first_spreads(changes: list[Change], referrers: Mapping[str, set[str]]) -> None:
+    """A replaced object that references one destroyed first must be destroyed first too: its
+    successor needs the other's successor, which comes only after both old ones are gone."""
+    by_address = {c.address: c for c in changes if c.deposed is None}
+    todo = [c for c in changes if c.action is Action.REPLACE and not c.create_first]
+    while todo:
+        first = todo.pop()
+        for address in referrers.get(first.address, ()):
+            other = by_address.get(address)
+            if other is not None and other.create_first:
+                other.strategy = ReplaceStrategy.DESTROY_BEFORE_CREATE
+                other.strategy_reason = f"it uses {first.address}, which is destroyed first"
+                todo.append(other)
+
+
 def _check_deletes(changes: list[Change], drivers: Mapping[str, Driver], state: State | None) -> None:
+    """Ask every type whether its objects may go, before anything is deleted; refuse them all
+    at once, so one run names every obstacle."""
     refusals = []
     for change in changes:
         if change.action not in (Action.DELETE, Action.REPLACE) or change.current is None:
             continue
-        record = state.primitives.get(change.address) if state else None
-        recorded = dict(change.current.properties)
-        if record is not None:
-            recorded.update(record.properties)
-        reason = drivers[change.cloud].primitive_type(change.type).check_delete(change.current, recorded)
+        reason = primitive_type_for(drivers, change.cloud, change.type).check_delete(
+            change.current, recorded_properties(change, state))
         if reason:
-            refusals.append(Diagnostic(summary=f"cannot delete: {reason}", address=change.address))
+            verb = "replace" if change.action is Action.REPLACE else "delete"
+            refusals.append(Diagnostic(summary=f"cannot {verb}: {reason}", address=change.address))
     if refusals:
         raise LeptonError(*refusals)
+
+
+def recorded_properties(change: Change, state: State | None) -> dict[str, Any]:
+    """The object's properties as read, with what state recorded for it on top (lepton's own
+    settings such as `force_destroy` as they were applied)."""
+    recorded = dict(change.current.properties)
+    for address, record in state.records() if state else ():
+        if address == change.address and record.id == change.current.id:
+            recorded.update(record.properties)
+    return recorded

@@ -24,6 +24,7 @@ class PrimitiveRecord:
     properties: dict[str, Any] = field(default_factory=dict)  # as applied (resolved)
     outputs: dict[str, Any] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
+    private: dict[str, Any] = field(default_factory=dict)  # the driver's bookkeeping (Observed.private)
 
 
 @dataclass
@@ -33,20 +34,37 @@ class State:
     serial: int = 0
     format_version: int = FORMAT_VERSION
     primitives: dict[str, PrimitiveRecord] = field(default_factory=dict)
+    # Replaced objects waiting for deletion (Terraform's deposed objects), by address: a crash
+    # between creating a successor and deleting its predecessor loses neither.
+    deposed: dict[str, list[PrimitiveRecord]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def records(self) -> list[tuple[str, PrimitiveRecord]]:
+        """Every recorded object, current and deposed, with its address."""
+        return [*self.primitives.items(), *((a, r) for a, rs in self.deposed.items() for r in rs)]
+
+    def referrers(self) -> dict[str, set[str]]:
+        """address -> the addresses of recorded objects that reference it."""
+        found: dict[str, set[str]] = {}
+        for address, record in self.records():
+            for dependency in record.depends_on:
+                found.setdefault(dependency, set()).add(address)
+        return found
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "State":
         prims = {a: PrimitiveRecord(**r) for a, r in data.get("primitives", {}).items()}
+        deposed = {a: [PrimitiveRecord(**r) for r in records] for a, records in data.get("deposed", {}).items()}
         return cls(
             stack=data["stack"],
             lineage=data["lineage"],
             serial=data.get("serial", 0),
             format_version=data.get("format_version", FORMAT_VERSION),
             primitives=prims,
+            deposed=deposed,
             outputs=data.get("outputs", {}),
         )
 

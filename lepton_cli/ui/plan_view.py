@@ -19,9 +19,16 @@ UNKNOWN_TEXT = "(known after apply)"
 ACTION_STYLE: dict[Action, tuple[str, str, str]] = {
     Action.CREATE: ("+", "create", "create"),
     Action.UPDATE: ("~", "update", "update in place"),
-    Action.REPLACE: ("-/+", "replace", "replace"),
+    Action.REPLACE: ("+/-", "replace", "replace: create the replacement, then destroy the old one"),
     Action.DELETE: ("-", "delete", "delete"),
 }
+DESTROY_FIRST = ("-/+", "replace", "replace: destroy the old one, then create the replacement")
+
+
+def _style(change: Change) -> tuple[str, str, str]:
+    if change.action is Action.REPLACE and not change.create_first:
+        return DESTROY_FIRST
+    return ACTION_STYLE[change.action]
 MAX_VALUE = 72
 
 
@@ -51,12 +58,16 @@ def plan_document(plan: Plan) -> dict[str, Any]:
                 "region": c.region,
                 "type": c.type,
                 "action": c.action.value,
+                "order": ("create_before_destroy" if c.create_first else "destroy_before_create")
+                if c.action is Action.REPLACE else None,
+                "order_reason": c.strategy_reason or None,
+                "deposed": c.deposed,
                 "diff": {k: {"before": json_value(d.before), "after": json_value(d.after)}
                          for k, d in c.diff.items()},
                 "replace_fields": c.replace_fields,
                 "notes": c.notes,
             }
-            for c in sorted(plan.actionable, key=lambda c: c.address)
+            for c in sorted(plan.actionable, key=lambda c: c.key)
         ],
         "summary": plan.summary(),
     }
@@ -83,13 +94,18 @@ def summary_line(plan: Plan, destroy: bool = False) -> str:
 
 
 def _change_lines(change: Change) -> Iterable[str]:
-    symbol, style, verb = ACTION_STYLE[change.action]
+    symbol, style, verb = _style(change)
     reason = ""
-    if change.action is Action.REPLACE and change.replace_fields:
-        reason = f" ({', '.join(change.replace_fields)} forces replacement)"
+    if change.action is Action.REPLACE:
+        why = [f"{', '.join(change.replace_fields)} forces replacement"] if change.replace_fields else []
+        if change.strategy_reason:
+            why.append(f"destroyed first because {change.strategy_reason}")
+        reason = f" ({'; '.join(why)})" if why else ""
+    elif change.deposed:
+        reason = " (replaced earlier; waiting for deletion)"
     elif change.notes:
         reason = f" ({'; '.join(change.notes)})"
-    yield f"  [{style}]{symbol}[/] [address]{escape(change.address)}[/] [{style}]{verb}[/]{escape(reason)}"
+    yield f"  [{style}]{symbol}[/] [address]{escape(change.key)}[/] [{style}]{verb}[/]{escape(reason)}"
     if change.action is Action.DELETE:
         if change.current is not None and change.current.id:
             yield f"      [muted]id: {escape(str(change.current.id))}[/]"
@@ -106,7 +122,7 @@ def _change_lines(change: Change) -> Iterable[str]:
 def render_plan(plan: Plan, *, destroy: bool = False) -> list[str]:
     """Rich-markup lines for a plan, grouped by the resource each primitive implements."""
     lines: list[str] = []
-    changes = sorted(plan.actionable, key=lambda c: (c.resource, c.address))
+    changes = sorted(plan.actionable, key=lambda c: (c.resource, c.key))
     for resource, group in groupby(changes, key=lambda c: c.resource):
         group = list(group)
         first = group[0]

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from lepton_cli.drivers.base import (TAG_NAME, TAG_STACK, Driver, DriverConfig, ExpandContext, Observed,
-                                     Primitive, PrimitiveType, Ref)
+from lepton_cli.drivers.base import (TAG_NAME, TAG_STACK, Driver, DriverConfig, ExpandContext, NameScope,
+                                     Observed, Primitive, PrimitiveType, Ref)
 from lepton_cli.errors import CloudError
 
 
@@ -91,7 +91,20 @@ class MemType(PrimitiveType):
     def delete(self, current: Observed) -> None:
         self._operation("delete", current.address)
         with self.cloud.lock:
+            # As real clouds do: an object another one still uses cannot be deleted.
+            users = sorted(o["tags"][TAG_NAME] for i, o in self.cloud.objects.items()
+                           if i != current.id and _mentions(o["props"], current.id))
+            if users:
+                raise CloudError(f"ResourceInUse: {current.id} is in use by {', '.join(users)}")
             self.cloud.objects.pop(current.id, None)
+
+
+def _mentions(value: Any, ident: str) -> bool:
+    if isinstance(value, dict):
+        return any(_mentions(v, ident) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_mentions(v, ident) for v in value)
+    return value == ident
 
 
 class NetworkType(MemType):
@@ -106,8 +119,12 @@ class GroupType(MemType):
 
 
 class BucketType(MemType):
+    """Bucket names are global, as on S3: a replace that keeps the name must destroy first."""
+
     type_name = "mem.bucket"
     local = frozenset({"force_destroy"})
+    name_key = "name"
+    name_scope = NameScope.GLOBAL
 
     def check_delete(self, current, recorded):
         with self.cloud.lock:

@@ -9,7 +9,7 @@ import pytest
 from lepton_cli.drivers.base import UNKNOWN
 from lepton_cli.engine.changeset import check_fresh, load_changeset, save_changeset
 from lepton_cli.engine.diff import decide_action
-from lepton_cli.engine.executor import build_graph
+from lepton_cli.engine.graph import operation_graph
 from lepton_cli.engine.model import Action
 from lepton_cli.errors import LeptonError, StaleChangeSetError
 
@@ -162,10 +162,11 @@ def test_a_stop_request_starts_nothing_new_and_state_stays_true(harness):
     harness.converge(plan_text())
 
 
-def test_graph_orders_replace_as_delete_then_create(harness):
+def test_a_replace_creates_the_successor_before_deleting_its_predecessor(harness):
     harness.converge(plan_text())
-    graph = build_graph(harness.plan(plan_text(machine="large")).changes)
-    assert ("delete", "web/mem.group") in graph[("apply", "web/mem.group")]
+    graph = operation_graph(harness.plan(plan_text(machine="large")).changes, harness.store.read().referrers())
+    assert ("apply", "web/mem.group") in graph[("delete", "web/mem.group")]
+    assert ("delete", "web/mem.group") not in graph[("apply", "web/mem.group")]
 
 
 def test_a_change_set_round_trips_and_is_refused_when_stale(harness, tmp_path):

@@ -1,12 +1,18 @@
 """Benchmark: plan and apply a generated stack in the sandbox; print JSON.
 
+    python bench/bench_plan_apply.py                      # 20 buckets, 20 compute groups
     python bench/bench_plan_apply.py --buckets 10 --groups 10 --lbs 2 --cdns 2
 
 Generates a plan file with N buckets, M compute groups, L load balancers (each targeting a
 group) and C CDNs (each in front of a bucket), then times, against an in-process moto server:
 the first plan, the apply, a no-op plan (pure refresh + diff), and the destroy; and counts the
-AWS API calls each phase makes, by operation, with a botocore event hook. Wall-clock figures
-are indicative only (shared, noisy machines); the call counts are exact and repeatable.
+AWS API calls each phase makes, by operation, with a botocore event hook.
+
+The no-op plan is compared with its floor (boto3_floor.py): a hand-written boto3 script that
+reads the same things with the same concurrency and does nothing else. Both run `--repeat`
+times after a warm-up; the median wall time is reported, and `vs_floor` gives the ratios
+(the goal: a no-op plan within 1.5x of the floor). Wall-clock figures are indicative only
+(shared, noisy machines); the call counts are exact and repeatable.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("MOTO_AMIS_PATH", str(REPO / "lepton_cli/sandbox/data/aws_amis.json"))
 
 
@@ -60,13 +67,15 @@ class CallCounter:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--buckets", type=int, default=10)
-    parser.add_argument("--groups", type=int, default=10)
+    parser.add_argument("--buckets", type=int, default=20)
+    parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--lbs", type=int, default=0)
     parser.add_argument("--cdns", type=int, default=0)
     parser.add_argument("--parallelism", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of the no-op plan and of the floor")
     args = parser.parse_args()
 
+    from boto3_floor import Floor
     from lepton_cli import api
     from lepton_cli.sandbox.testing import in_process_sandbox
 
@@ -93,19 +102,57 @@ def main() -> None:
             first = phase("plan", lambda: ws.plan(parallelism=args.parallelism))
             result = phase("apply", lambda: ws.apply(first, parallelism=args.parallelism))
             assert result.ok, result.failed
-            noop = phase("noop_plan", lambda: ws.plan(parallelism=args.parallelism))
+            noop = ws.plan(parallelism=args.parallelism)  # warm-up, as the floor's
             assert not noop.has_changes, [c.address for c in noop.actionable]
+            phases["noop_plan"] = repeated(phase, phases, "noop_plan", lambda: ws.plan(parallelism=args.parallelism),
+                                           args.repeat)
+            floor = Floor(boto3_session(counter), ws.drivers()["aws"].config.endpoint("aws"), "bench",
+                          parallelism=args.parallelism)
+            read = lambda: floor.read(lbs=args.lbs > 0, cdns=args.cdns > 0)  # noqa: E731
+            read()
+            phases["floor"] = repeated(phase, phases, "floor", read, args.repeat)
             gone = phase("destroy_plan", lambda: ws.plan(destroy=True, parallelism=args.parallelism))
             done = phase("destroy", lambda: ws.apply(gone, parallelism=args.parallelism))
             assert done.ok, done.failed
 
+    noop_plan, floor_read = phases["noop_plan"], phases["floor"]
     print(json.dumps({
         "benchmark": "plan_apply",
         "stack": {"buckets": args.buckets, "groups": args.groups, "lbs": args.lbs, "cdns": args.cdns},
         "primitives": len([c for c in first.changes]),
         "parallelism": args.parallelism,
         "phases": phases,
+        "vs_floor": {
+            "noop_plan": {"api_calls": noop_plan["api_calls"]["total"], "seconds": noop_plan["seconds"]},
+            "floor": {"api_calls": floor_read["api_calls"]["total"], "seconds": floor_read["seconds"]},
+            "ratio": {"api_calls": round(noop_plan["api_calls"]["total"] / max(1, floor_read["api_calls"]["total"]), 2),
+                      "seconds": round(noop_plan["seconds"] / max(1e-9, floor_read["seconds"]), 2)},
+        },
     }, indent=2))
+
+
+def repeated(phase, phases: dict, name: str, fn, times: int) -> dict:
+    """`times` timed runs: the median wall time, and the calls of one run (every run's must agree)."""
+    runs = []
+    for _ in range(max(1, times)):
+        phase(name, fn)
+        runs.append(phases[name])
+    calls = {json.dumps(r["api_calls"], sort_keys=True) for r in runs}
+    assert len(calls) == 1, f"{name}: runs made different calls: {calls}"
+    seconds = sorted(r["seconds"] for r in runs)
+    return {"seconds": seconds[len(seconds) // 2], "runs": len(runs), "seconds_each": [r["seconds"] for r in runs],
+            "api_calls": runs[0]["api_calls"]}
+
+
+def boto3_session(counter):
+    """A session for the floor, its calls counted like lepton's."""
+    import boto3
+
+    from lepton_cli.drivers.aws.driver import SANDBOX_CREDENTIALS
+
+    session = boto3.session.Session(**SANDBOX_CREDENTIALS)
+    session.events.register("before-call", counter)
+    return session
 
 
 if __name__ == "__main__":

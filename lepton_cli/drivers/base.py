@@ -22,9 +22,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-# Tag keys carried by every primitive that supports tags (DESIGN §4); see `ownership`.
-TAG_STACK = "lepton-stack"
-TAG_NAME = "lepton-name"
+# Tag keys carried by every primitive that supports tags (DESIGN §4): defined in `ownership`,
+# re-exported here for existing importers.
+from lepton_cli.drivers.ownership import TAG_NAME, TAG_STACK  # noqa: F401
 
 
 @dataclass(frozen=True)

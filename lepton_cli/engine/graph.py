@@ -11,8 +11,8 @@ Edges point from an operation to what it waits for:
 - a create-before-destroy replace deletes its predecessor after creating the successor; a
   destroy-before-create replace creates after deleting;
 - softly, a resource's objects that are going away are deleted after that resource's new
-  objects exist (a load balancer's new target group is attached before the old one is
-  detached), unless that would make a cycle.
+  and updated objects are done (a load balancer's new target group is attached and its
+  listener switched before the old one is detached), unless that would make a cycle.
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def operation_graph(changes: Iterable[Change], referrers: Mapping[str, Iterable[
             if c.action is Action.REPLACE and not c.create_first:
                 waits.add((DELETE, c.key))
             graph[(APPLY, c.key)] = waits
-            if c.action is Action.CREATE or c.create_first:
+            # Its objects as they will be: created, replacing, or updated in place (a listener
+            # switched to the new target group) before its removed objects go.
+            if c.action in (Action.CREATE, Action.UPDATE) or c.create_first:
                 new_by_resource.setdefault(c.resource, []).append((APPLY, c.key))
         if c.action in (Action.DELETE, Action.REPLACE):
             node = (DELETE, c.key)

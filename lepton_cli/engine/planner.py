@@ -128,18 +128,32 @@ def _deletes(desired: list[Primitive], actual: Actual, state: State | None, scop
 
 
 def _destroy_first_spreads(changes: list[Change], referrers: Mapping[str, set[str]]) -> None:
-    """A replaced object that references one destroyed first must be destroyed first too: its
-    successor needs the other's successor, which comes only after both old ones are gone."""
+    """An object that uses one destroyed first must go first too: the cloud refuses to delete
+    an object in use, and a replaced user's successor needs the other's successor, which comes
+    only after both old ones are gone. A user that would only be updated is replaced."""
     by_address = {c.address: c for c in changes if c.deposed is None}
     todo = [c for c in changes if c.action is Action.REPLACE and not c.create_first]
     while todo:
         first = todo.pop()
         for address in referrers.get(first.address, ()):
             other = by_address.get(address)
-            if other is not None and other.create_first:
+            if other is not None and (other.create_first or (other.action is Action.UPDATE
+                                                             and _holds(other.current.properties, first.current.id))):
+                other.action = Action.REPLACE
+                other.notes = []
                 other.strategy = ReplaceStrategy.DESTROY_BEFORE_CREATE
                 other.strategy_reason = f"it uses {first.address}, which is destroyed first"
                 todo.append(other)
+
+
+def _holds(value: Any, ident: str) -> bool:
+    """Whether a property value holds an object's id (a real in-use reference, which the cloud
+    enforces), not just a value derived from it (a name inside user data)."""
+    if isinstance(value, Mapping):
+        return any(_holds(v, ident) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds(v, ident) for v in value)
+    return value == ident
 
 
 def _check_deletes(changes: list[Change], drivers: Mapping[str, Driver], state: State | None) -> None:

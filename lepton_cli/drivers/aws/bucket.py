@@ -1,22 +1,23 @@
 """`bucket` on AWS: an S3 bucket with versioning, default encryption, a public access block
 (unless `public: true`), lifecycle rules and ownership tags.
 
-S3 has no batched read of bucket settings: discovery of the stack's buckets is one paginated
-Resource Groups Tagging API call per region, then each bucket's settings are a small constant
-number of reads made concurrently. Bucket names must be globally unique, so they carry a short
+S3 has no batched read of bucket settings: the driver's discovery finds the stack's buckets in a
+region (the tagging API, and one bucket list that says which are in the region), then each
+bucket's settings are four reads (versioning, encryption, public access block, lifecycle) made
+concurrently. Bucket names must be globally unique, so they carry a short
 hash of stack, resource and account: a retried create finds the same name.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lepton_cli.drivers.aws.common import AwsType, translate
 from lepton_cli.drivers.aws.errors import error_code, missing_ok
-from lepton_cli.drivers.base import ExpandContext, Observed, Primitive
+from lepton_cli.drivers.base import ExpandContext, NameScope, Observed, Primitive
+from lepton_cli.drivers.names import unique_name
 from lepton_cli.errors import LeptonError
 from lepton_cli.spec.models import Bucket, Stack
 
@@ -26,12 +27,20 @@ ATTRIBUTES = {
     "url": ("aws.s3_bucket", "url"),
 }
 READ_CONCURRENCY = 16
+# The settings refresh reads bucket by bucket: setting -> (S3 operation, error code for "none set").
+SETTINGS = {
+    "versioning": ("get_bucket_versioning", None),
+    "encryption": ("get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError"),
+    "public_access_block": ("get_public_access_block", "NoSuchPublicAccessBlockConfiguration"),
+    "lifecycle": ("get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration"),
+}
+GONE = object()  # a read's answer when the bucket no longer exists
 PUBLIC_POLICY_SID = "LeptonPublicRead"
 
 
 def bucket_name(stack: str, name: str, account: str) -> str:
-    digest = hashlib.sha256(f"{stack}/{name}/{account}".encode()).hexdigest()[:8]
-    return f"{stack}-{name}"[: 63 - 9] + f"-{digest}"
+    """S3 bucket names: globally unique, at most 63 characters (`names.unique_name`)."""
+    return unique_name(stack, name, account, limit=63, hash_length=8)
 
 
 def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> list[Primitive]:
@@ -54,65 +63,60 @@ def outputs(name: str, region: str) -> dict[str, Any]:
 
 class S3BucketType(AwsType):
     type_name = "aws.s3_bucket"
+    property_keys = frozenset({"name", "versioning", "encryption", "public", "lifecycle", "force_destroy"})
+    output_keys = frozenset({"id", "name", "arn", "url", "regional_domain_name"})
     replace_on = frozenset({"name"})
     local = frozenset({"force_destroy"})
+    name_key, name_scope = "name", NameScope.GLOBAL  # one bucket name in the whole of S3
 
     # -- reading ----------------------------------------------------------------------------------
     def list(self, region: str) -> list[Observed]:
-        tagging = self.client("resourcegroupstaggingapi", region)
-        found: dict[str, str] = {}
-        with translate("finding the stack's buckets"):
-            for page in tagging.get_paginator("get_resources").paginate(
-                    TagFilters=[{"Key": "lepton-stack", "Values": [self.stack]}], ResourceTypeFilters=["s3"]):
-                for mapping in page["ResourceTagMappingList"]:
-                    address = self.owned(mapping.get("Tags"))
-                    if address:
-                        found[mapping["ResourceARN"].rsplit(":", 1)[-1]] = address
+        found = self.discovery(region).buckets()  # only the buckets really in `region`
         if not found:
             return []
-        with ThreadPoolExecutor(max_workers=min(READ_CONCURRENCY, len(found)), thread_name_prefix="s3-read") as pool:
-            observed = list(pool.map(lambda item: self._read(region, *item), sorted(found.items())))
-        return [o for o in observed if o is not None]
+        reads = [(name, setting) for name in sorted(found) for setting in SETTINGS]
+        with ThreadPoolExecutor(max_workers=min(READ_CONCURRENCY, len(reads)), thread_name_prefix="s3-read") as pool:
+            results = dict(zip(reads, pool.map(lambda read: self._read(region, *read), reads)))
+        out = []
+        for name in sorted(found):
+            settings = {setting: results[name, setting] for setting in SETTINGS}
+            if not any(value is GONE for value in settings.values()):  # deleted since discovery
+                out.append(self._observed(found[name], region, name, settings))
+        return out
 
-    def _read(self, region: str, name: str, address: str) -> Observed | None:
-        """A bucket's settings: five reads, whatever the bucket."""
-        s3 = self.client("s3", region)
+    def _read(self, region: str, name: str, setting: str) -> Any:
+        """One of a bucket's four settings (S3 reads them only one by one): its answer, None
+        where the bucket has no such configuration, or GONE if the bucket is."""
+        from botocore.exceptions import ClientError
+
+        operation, missing = SETTINGS[setting]
         try:
-            with translate(f"reading bucket {name}", address):
-                location = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
-                if location != region:
-                    return None  # the tagging API is regional, but be certain
-                versioning = s3.get_bucket_versioning(Bucket=name).get("Status") == "Enabled"
-                encryption = self._optional(s3.get_bucket_encryption, name, "ServerSideEncryptionConfigurationNotFoundError")
-                block = self._optional(s3.get_public_access_block, name, "NoSuchPublicAccessBlockConfiguration")
-                lifecycle = self._optional(s3.get_bucket_lifecycle_configuration, name, "NoSuchLifecycleConfiguration")
+            with translate(f"reading bucket {name}"):
+                try:
+                    return getattr(self.client("s3", region), operation)(Bucket=name)
+                except ClientError as exc:
+                    if error_code(exc) == missing:
+                        return None
+                    raise
         except LeptonError as exc:
             if error_code(exc.__cause__) == "NoSuchBucket":
-                return None
+                return GONE
             raise
-        rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-        blocked = (block or {}).get("PublicAccessBlockConfiguration", {})
+
+    def _observed(self, address: str, region: str, name: str, settings: dict[str, Any]) -> Observed:
+        rules = (settings["encryption"] or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        blocked = (settings["public_access_block"] or {}).get("PublicAccessBlockConfiguration", {})
         return Observed(address, self.type_name, region, name, {
-            "name": name, "versioning": versioning, "encryption": bool(rules),
+            "name": name, "versioning": (settings["versioning"] or {}).get("Status") == "Enabled",
+            "encryption": bool(rules),
             "public": not (blocked and all(blocked.get(k) for k in (
                 "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"))),
             "lifecycle": sorted(
                 ({"prefix": (r.get("Filter") or {}).get("Prefix", r.get("Prefix", "")),
                   "expire_days": r.get("Expiration", {}).get("Days")}
-                 for r in (lifecycle or {}).get("Rules", []) if r.get("Status") == "Enabled"),
+                 for r in (settings["lifecycle"] or {}).get("Rules", []) if r.get("Status") == "Enabled"),
                 key=lambda r: (r["prefix"], r["expire_days"] or 0)),
         }, outputs(name, region))
-
-    @staticmethod
-    def _optional(call, name: str, missing_code: str) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            return call(Bucket=name)
-        except ClientError as exc:
-            if error_code(exc) == missing_code:
-                return None
-            raise
 
     def normalize(self, properties):
         return {**properties, "lifecycle": sorted(properties["lifecycle"], key=lambda r: (r["prefix"], r["expire_days"]))}
@@ -121,16 +125,11 @@ class S3BucketType(AwsType):
     def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
         s3 = self.client("s3", primitive.region)
         name = properties["name"]
-        # Look before creating: in us-east-1 CreateBucket answers 200 for a bucket this account
-        # already owns, so only an explicit check tells a retried create from someone else's bucket.
-        existing = self._existence(s3, name, primitive.address)
-        if existing == "foreign":
-            raise self.refuse_foreign("bucket", name, primitive.address)
-        if existing == "ours":
-            tags = self._tags(s3, name)
-            if self.owned(tags) != primitive.address:
-                raise self.refuse_foreign("bucket", name, primitive.address, tags)
-        else:
+        # In us-east-1 CreateBucket answers 200 for a bucket this account already owns, so only a
+        # look first tells a retried create from someone else's bucket. Elsewhere CreateBucket
+        # itself refuses an existing bucket, and a fresh one needs no look.
+        existing = self._existence(s3, name, primitive.address) if primitive.region == "us-east-1" else "absent"
+        if existing == "absent":
             args: dict[str, Any] = {"Bucket": name, "ObjectOwnership": "BucketOwnerEnforced"}
             if primitive.region != "us-east-1":
                 args["CreateBucketConfiguration"] = {"LocationConstraint": primitive.region}
@@ -138,12 +137,36 @@ class S3BucketType(AwsType):
                 with translate(f"creating bucket {name}", primitive.address):
                     s3.create_bucket(**args)
             except LeptonError as exc:
-                if error_code(exc.__cause__) in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
-                    raise self.refuse_foreign("bucket", name, primitive.address) from None
-                raise
-            with translate(f"tagging bucket {name}", primitive.address):
-                s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": self.tags(primitive.address)})
-        return self._configure(primitive, properties, set(properties))
+                code = error_code(exc.__cause__)
+                if code not in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
+                    raise
+                existing = "ours" if code == "BucketAlreadyOwnedByYou" else "foreign"
+        if existing == "foreign":
+            raise self.refuse_foreign("bucket", name, primitive.address)
+        if existing == "ours":  # a retried create: adopt it if it is this address's, here
+            tags = self._tags(s3, name)
+            if self.owned(tags) != primitive.address:
+                raise self.refuse_foreign("bucket", name, primitive.address, tags)
+            where = self._region(s3, name)
+            if where != primitive.region:
+                raise LeptonError(f"bucket {name} ({primitive.address}) already exists in {where}, not "
+                                  f"{primitive.region}; move it back, or delete it and run lepton again")
+            return self._configure(primitive, properties, set(properties))
+        with translate(f"tagging bucket {name}", primitive.address):
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": self.tags(primitive.address)})
+        return self._configure(primitive, properties, self._unlike_fresh(properties), fresh=True)
+
+    @staticmethod
+    def _unlike_fresh(properties: dict[str, Any]) -> set[str]:
+        """The settings a bucket just created does not have already: it is unversioned, without
+        lifecycle rules or policy. `public` is always set: AWS blocks public access on a new
+        bucket and emulators do not."""
+        return {"public", *(key for key in ("versioning", "encryption", "lifecycle") if properties[key])}
+
+    @staticmethod
+    def _region(s3, name: str) -> str:
+        with translate(f"reading the region of bucket {name}"):
+            return s3.head_bucket(Bucket=name).get("BucketRegion") or "us-east-1"
 
     @staticmethod
     def _existence(s3, name: str, address: str) -> str:
@@ -174,7 +197,9 @@ class S3BucketType(AwsType):
     def update(self, primitive, properties, current, changed) -> Observed:
         return self._configure(primitive, properties, changed)
 
-    def _configure(self, primitive: Primitive, properties: dict[str, Any], changed: set[str]) -> Observed:
+    def _configure(self, primitive: Primitive, properties: dict[str, Any], changed: set[str],
+                   fresh: bool = False) -> Observed:
+        """Make the `changed` settings so; a `fresh` bucket has no policy to edit."""
         s3 = self.client("s3", primitive.region)
         name = properties["name"]
         with translate(f"configuring bucket {name}", primitive.address):
@@ -188,7 +213,8 @@ class S3BucketType(AwsType):
                     s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
                         "BlockPublicAcls": True, "IgnorePublicAcls": True,
                         "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-                    self._drop_public_statement(s3, name)
+                    if not fresh:
+                        self._drop_public_statement(s3, name)
             if "versioning" in changed:
                 s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={
                     "Status": "Enabled" if properties["versioning"] else "Suspended"})
@@ -242,7 +268,10 @@ class S3BucketType(AwsType):
     def delete(self, current: Observed) -> None:
         s3 = self.client("s3", current.region)
         with missing_ok("NoSuchBucket"), translate(f"deleting bucket {current.id}", current.address):
-            for page in s3.get_paginator("list_object_versions").paginate(Bucket=current.id):
+            # Only force_destroy empties a bucket; without it S3 itself refuses a non-empty one.
+            pages = s3.get_paginator("list_object_versions").paginate(Bucket=current.id) \
+                if current.properties.get("force_destroy") else ()
+            for page in pages:
                 objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
                 for start in range(0, len(objects), 1000):

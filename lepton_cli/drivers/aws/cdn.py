@@ -6,9 +6,9 @@ load balancer origin is a custom origin to its DNS name. Updates follow CloudFro
 protocol; a delete disables the distribution, waits until it is deployed, then deletes it.
 
 CloudFront is global: its primitives have the region "global" and are called in us-east-1.
-Discovery: one tagging API call finds the stack's distributions and one paginated
-`list_distributions` describes them all; origin access controls carry no tags and are found by
-their description, which names the stack and address (DESIGN §4).
+Discovery: the driver's discovery (the tagging API in us-east-1) finds the stack's
+distributions and one paginated `list_distributions` describes them all; origin access controls
+carry no tags and are found by their description, which names the stack and address (DESIGN §4).
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lepton_cli.drivers.aws.common import AwsType, translate
+from lepton_cli.drivers.aws.discovery import API_REGION, GLOBAL  # noqa: F401 (region "global", called in us-east-1)
 from lepton_cli.drivers.aws.errors import error_code, missing_ok
-from lepton_cli.drivers.base import ExpandContext, Observed, Primitive, Ref
+from lepton_cli.drivers.base import ExpandContext, NameScope, Observed, Primitive, Ref
 from lepton_cli.errors import LeptonError
 from lepton_cli.spec.models import Cdn, Stack
 
-GLOBAL = "global"
-API_REGION = "us-east-1"
 # The managed "CachingOptimized" policy honours origin cache headers; lepton sets TTLs itself
 # with the legacy settings so `default_ttl` means exactly what the plan says.
 ATTRIBUTES = {
@@ -90,16 +89,21 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
 # -- origin access control --------------------------------------------------------------------------
 class OriginAccessControlType(AwsType):
     type_name = "aws.cloudfront_oac"
+    property_keys = frozenset({"name", "description"})
+    output_keys = frozenset({"id"})
     replace_on = frozenset({"name"})
+    name_key, name_scope = "name", NameScope.GLOBAL  # OAC names: one per account, and CloudFront is global
 
     def cloudfront(self):
         return self.client("cloudfront", API_REGION)
 
     def list(self, region: str) -> list[Observed]:
+        with translate("listing origin access controls"):
+            return self._owned(self._all())
+
+    def _owned(self, items: list[dict[str, Any]]) -> list[Observed]:
         out = []
         marker = f"{OAC_MARKER}{self.stack}: "
-        with translate("listing origin access controls"):
-            items = self._all()
         for item in items:
             description = item.get("Description", "")
             if description.startswith(marker):
@@ -119,9 +123,16 @@ class OriginAccessControlType(AwsType):
                 return items
 
     def create(self, primitive, properties) -> Observed:
-        for existing in self.list(GLOBAL):
-            if existing.address == primitive.address:
+        # Look first: an emulator takes a second control of the same name, so only this stops a
+        # retried create from making two.
+        with translate("looking up origin access controls", primitive.address):
+            items = self._all()
+        for existing in self._owned(items):
+            if self.adoptable(existing, primitive.address, properties):
                 return existing
+        # Names are unique per account: one holding this name now is not this stack's.
+        if any(item.get("Name") == properties["name"] for item in items):
+            raise self.refuse_foreign("origin access control", properties["name"], primitive.address)
         with translate("creating the origin access control", primitive.address):
             oac = self.cloudfront().create_origin_access_control(OriginAccessControlConfig={
                 "Name": properties["name"], "Description": properties["description"],
@@ -191,6 +202,8 @@ def _properties(summary: dict[str, Any]) -> dict[str, Any]:
 
 class DistributionType(AwsType):
     type_name = "aws.cloudfront_distribution"
+    property_keys = frozenset({"comment", "default_ttl", "https_only", "origin_type", "origin_domain", "oac_id"})
+    output_keys = frozenset({"id", "arn", "domain_name"})
     update_notes = {k: "updates the distribution's configuration"
                     for k in ("comment", "default_ttl", "https_only", "origin_type", "origin_domain", "oac_id")}
 
@@ -202,13 +215,20 @@ class DistributionType(AwsType):
                         {"id": summary["Id"], "arn": summary["ARN"], "domain_name": summary["DomainName"]})
 
     def list(self, region: str) -> list[Observed]:
+        return self._describe(self.discovery(GLOBAL).arns("cloudfront:distribution"))
+
+    def _tagged_now(self) -> dict[str, str]:
+        """ARN -> address of the stack's distributions, asked now (not discovery's answer)."""
         owned: dict[str, str] = {}
         for mapping in self.paginate("resourcegroupstaggingapi", API_REGION, "get_resources", "ResourceTagMappingList",
                                      TagFilters=[{"Key": "lepton-stack", "Values": [self.stack]}],
-                                     ResourceTypeFilters=["cloudfront"]):
+                                     ResourceTypeFilters=["cloudfront:distribution"]):
             address = self.owned(mapping.get("Tags"))
-            if address and ":distribution/" in mapping["ResourceARN"]:
+            if address:
                 owned[mapping["ResourceARN"]] = address
+        return owned
+
+    def _describe(self, owned: dict[str, str]) -> list[Observed]:
         if not owned:
             return []
         summaries = [s for s in self._summaries() if s["ARN"] in owned]
@@ -234,13 +254,19 @@ class DistributionType(AwsType):
 
     def create(self, primitive, properties) -> Observed:
         cf = self.cloudfront()
-        for existing in self.list(GLOBAL):  # a retried create finds its distribution by tag
-            if existing.address == primitive.address:
-                return self.update(primitive, properties, existing, set(properties))
-        with translate("creating the CloudFront distribution", primitive.address):
-            dist = cf.create_distribution_with_tags(DistributionConfigWithTags={
-                "DistributionConfig": _config(primitive.address, self.stack, properties),
-                "Tags": {"Items": self.tags(primitive.address)}})["Distribution"]
+        try:
+            with translate("creating the CloudFront distribution", primitive.address):
+                dist = cf.create_distribution_with_tags(DistributionConfigWithTags={
+                    "DistributionConfig": _config(primitive.address, self.stack, properties),
+                    "Tags": {"Items": self.tags(primitive.address)}})["Distribution"]
+        except LeptonError as exc:
+            # The caller reference names stack and address: taken means a retried create.
+            if error_code(exc.__cause__) != "DistributionAlreadyExists":
+                raise
+            for existing in self._describe(self._tagged_now()):
+                if existing.address == primitive.address:
+                    return self.update(primitive, properties, existing, set(properties))
+            raise
         return Observed(primitive.address, self.type_name, GLOBAL, dist["Id"], dict(properties),
                         {"id": dist["Id"], "arn": dist["ARN"], "domain_name": dist["DomainName"]})
 
@@ -275,7 +301,12 @@ class BucketPolicyType(AwsType):
     its own statement and keeps any others."""
 
     type_name = "aws.s3_bucket_policy"
+    property_keys = frozenset({"bucket", "distribution_arn", "statement_id"})
+    output_keys = frozenset({"id"})
     replace_on = frozenset({"bucket", "statement_id"})
+    # A statement id is unique within its bucket's policy: a successor with the same one would
+    # overwrite its predecessor's statement, and the predecessor's delete remove it.
+    name_key, name_scope, name_parent = "statement_id", NameScope.PARENT, "bucket"
 
     def list(self, region: str) -> list[Observed]:
         buckets = self._stack_buckets(region)
@@ -296,14 +327,8 @@ class BucketPolicyType(AwsType):
         return out
 
     def _stack_buckets(self, region: str) -> list[str]:
-        """The stack's buckets in the region, found by tag (one call), without their settings."""
-        names = []
-        for mapping in self.paginate("resourcegroupstaggingapi", region, "get_resources", "ResourceTagMappingList",
-                                     TagFilters=[{"Key": "lepton-stack", "Values": [self.stack]}],
-                                     ResourceTypeFilters=["s3"]):
-            if self.owned(mapping.get("Tags")):
-                names.append(mapping["ResourceARN"].rsplit(":", 1)[-1])
-        return sorted(names)
+        """The stack's buckets in the region, from discovery, without their settings."""
+        return sorted(self.discovery(region).buckets())
 
     def _policy(self, region: str, bucket: str) -> dict[str, Any]:
         from botocore.exceptions import ClientError

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from lepton_cli.drivers.aws.errors import translate  # noqa: F401 (the AWS types' one import)
 from lepton_cli.drivers.aws.tags import owned_address, stack_filter, tag_dict, tag_list
-from lepton_cli.drivers.base import PrimitiveType
+from lepton_cli.drivers.base import Observed, PrimitiveType
 from lepton_cli.errors import Diagnostic, OwnershipError
 
 if TYPE_CHECKING:
+    from lepton_cli.drivers.aws.discovery import AwsDiscovery
     from lepton_cli.drivers.aws.driver import AwsDriver
 
 
@@ -33,6 +34,18 @@ class AwsType(PrimitiveType):
 
     def owned(self, tags) -> str | None:
         return owned_address(tags, self.stack)
+
+    def discovery(self, region: str) -> "AwsDiscovery":
+        """The driver's discovery of `region`, made once per refresh: what `list` starts from.
+        Never used by create/update/delete, which must see the cloud as it is now."""
+        return self.driver.discovery(region)
+
+    def adoptable(self, found: Observed, address: str, properties: dict[str, Any]) -> bool:
+        """Whether an object found carrying `address` is this create's own earlier attempt (to
+        adopt) rather than the predecessor of a replacement, which differs in a property that
+        forces replacement and must be left for its own delete."""
+        return found.address == address and all(
+            found.properties.get(key) == properties.get(key) for key in self.replace_on if key in found.properties)
 
     def paginate(self, service: str, region: str, operation: str, key: str, page_size: int | None = None,
                  **kwargs) -> Iterator[dict[str, Any]]:

@@ -15,7 +15,7 @@ from lepton_cli.catalog.resolver import InstanceType, check_instance_type, resol
 from lepton_cli.drivers.aws import firewall, network
 from lepton_cli.drivers.aws.common import AwsType, translate
 from lepton_cli.drivers.aws.errors import error_code, missing_ok
-from lepton_cli.drivers.base import ExpandContext, Observed, Primitive, Ref
+from lepton_cli.drivers.base import ExpandContext, NameScope, Observed, Primitive, Ref
 from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.spec.models import Compute, Stack
 
@@ -24,6 +24,11 @@ ATTRIBUTES = {
     "name": ("aws.autoscaling_group", "name"),
     "group_id": ("aws.autoscaling_group", "name"),
 }
+
+
+# With `autoscale`, the group's current capacity is the autoscaler's, not the plan's: it is set
+# (to the minimum) when the group is created and never diffed after.
+AUTOSCALER_OWNS = frozenset({"desired_capacity"})
 
 
 def network_zones(resource: Compute) -> int:
@@ -76,9 +81,9 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
     sg = firewall.security_group(stack.stack, name, region, "compute", ingress, network.vpc_ref(region))
     physical = f"{stack.stack}-{name}"
 
-    def prim(type_: str, props: dict[str, Any]) -> Primitive:
+    def prim(type_: str, props: dict[str, Any], ignore_changes: frozenset[str] = frozenset()) -> Primitive:
         return Primitive(address=f"{name}/aws.{type_}", type=f"aws.{type_}", cloud="aws", region=region,
-                         resource=name, kind="compute", properties=props)
+                         resource=name, kind="compute", properties=props, ignore_changes=ignore_changes)
 
     template = prim("launch_template", {
         "name": physical, "image_id": image_id, "instance_type": itype.name,
@@ -90,7 +95,7 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
         "name": physical, "launch_template_id": Ref(template.address, "id"),
         "min_size": size[0], "max_size": size[1], "desired_capacity": resource.desired_count,
         "subnet_ids": network.subnet_refs(region, resource.zones),
-    })
+    }, AUTOSCALER_OWNS if resource.autoscale else frozenset())
     prims = [sg, template, group]
     if resource.autoscale:
         prims.append(prim("scaling_policy", {"name": f"{physical}-cpu", "group_name": Ref(group.address, "name"),
@@ -128,7 +133,11 @@ def _template_properties(name: str, data: dict[str, Any]) -> dict[str, Any]:
 
 class LaunchTemplateType(AwsType):
     type_name = "aws.launch_template"
+    property_keys = frozenset({"name", "image_id", "instance_type", "user_data", "disk_gb", "spot",
+                               "security_group_ids"})
+    output_keys = frozenset({"id", "name", "version"})
     replace_on = frozenset({"name"})
+    name_key, name_scope = "name", NameScope.REGION  # template names: one per account and region
     update_notes = {k: "rolls a new launch template version"
                     for k in ("image_id", "instance_type", "user_data", "disk_gb", "spot", "security_group_ids")}
 
@@ -185,7 +194,8 @@ class LaunchTemplateType(AwsType):
                         {"id": current.id, "name": properties["name"], "version": version})
 
     def delete(self, current: Observed) -> None:
-        with missing_ok("InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed"), \
+        with missing_ok("InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed",
+                        "InvalidLaunchTemplateName.NotFoundException"), \
                 translate("deleting the launch template", current.address):
             self.client("ec2", current.region).delete_launch_template(LaunchTemplateId=current.id)
 
@@ -193,18 +203,17 @@ class LaunchTemplateType(AwsType):
 # -- autoscaling group --------------------------------------------------------------------------------
 class AutoscalingGroupType(AwsType):
     type_name = "aws.autoscaling_group"
+    property_keys = frozenset({"name", "launch_template_id", "min_size", "max_size", "desired_capacity",
+                               "subnet_ids"})
+    output_keys = frozenset({"id", "arn", "name", "target_group_arns"})
     replace_on = frozenset({"name"})
+    name_key, name_scope = "name", NameScope.REGION  # group names: one per account and region
     update_notes = {"desired_capacity": "changes desired capacity", "min_size": "changes group bounds",
                     "max_size": "changes group bounds", "subnet_ids": "moves the group's zones",
                     "launch_template_id": "switches launch template"}
 
     def normalize(self, properties):
         return {**properties, "subnet_ids": sorted(properties["subnet_ids"])}
-
-    def owned_groups(self, region: str) -> list[tuple[str, dict[str, Any]]]:
-        groups = self.paginate("autoscaling", region, "describe_auto_scaling_groups", "AutoScalingGroups", page_size=100,
-                               Filters=[{"Name": "tag:lepton-stack", "Values": [self.stack]}])
-        return [(address, g) for g in groups if (address := self.owned(g.get("Tags")))]
 
     def _observed(self, address: str, region: str, group: dict[str, Any]) -> Observed:
         template = (group.get("LaunchTemplate") or {}).get("LaunchTemplateId")
@@ -218,7 +227,7 @@ class AutoscalingGroupType(AwsType):
                          "target_group_arns": sorted(group.get("TargetGroupARNs", []))})
 
     def list(self, region: str) -> list[Observed]:
-        return [self._observed(address, region, g) for address, g in self.owned_groups(region)]
+        return [self._observed(address, region, g) for address, g in self.discovery(region).groups()]
 
     def _settings(self, properties: dict[str, Any]) -> dict[str, Any]:
         return {"AutoScalingGroupName": properties["name"],
@@ -249,7 +258,10 @@ class AutoscalingGroupType(AwsType):
 
     def update(self, primitive, properties, current, changed) -> Observed:
         with translate("updating the autoscaling group", primitive.address):
-            self.client("autoscaling", primitive.region).update_auto_scaling_group(**self._settings(properties))
+            settings = self._settings(properties)
+            if "desired_capacity" not in changed:  # the autoscaler's, or unchanged: never reset it
+                del settings["DesiredCapacity"]
+            self.client("autoscaling", primitive.region).update_auto_scaling_group(**settings)
         return self._observed(primitive.address, primitive.region, self._read(primitive.region, properties["name"]))
 
     def delete(self, current: Observed) -> None:
@@ -279,11 +291,14 @@ class ScalingPolicyType(AwsType):
     the stack's (tagged) groups and named `<group>-cpu`."""
 
     type_name = "aws.scaling_policy"
+    property_keys = frozenset({"name", "group_name", "target_cpu"})
+    output_keys = frozenset({"id", "arn"})
     replace_on = frozenset({"name", "group_name"})
+    # Policy names are unique per group: PutScalingPolicy on a taken name overwrites that policy.
+    name_key, name_scope, name_parent = "name", NameScope.PARENT, "group_name"
 
     def list(self, region: str) -> list[Observed]:
-        groups = {g["AutoScalingGroupName"]: address
-                  for address, g in AutoscalingGroupType(self.driver).owned_groups(region)}
+        groups = {g["AutoScalingGroupName"]: address for address, g in self.discovery(region).groups()}
         if not groups:
             return []
         out = []

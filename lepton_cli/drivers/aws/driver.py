@@ -103,6 +103,13 @@ class AwsDriver(Driver):
         return cached
 
     # -- Driver interface ---------------------------------------------------------------------
+    def discover(self, region: str):
+        """One tagging API call (and, on first use, one autoscaling describe and one bucket
+        list) per region, shared by every type's `list`; see `discovery`."""
+        from lepton_cli.drivers.aws.discovery import discover
+
+        return discover(self, region)
+
     def primitive_type_classes(self) -> Iterable[type[PrimitiveType]]:
         for module in (network, firewall, *KIND_MODULES.values()):
             yield from module.TYPES

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from lepton_cli.drivers.aws.common import AwsType, translate
-from lepton_cli.drivers.aws.errors import missing_ok
-from lepton_cli.drivers.base import Observed, Primitive, Ref
+from lepton_cli.drivers.aws.errors import error_code, missing_ok
+from lepton_cli.drivers.base import NameScope, Observed, Primitive, Ref
+from lepton_cli.errors import LeptonError
 
 
 def rule_key(rule: dict[str, Any]) -> tuple:
@@ -54,7 +55,10 @@ def _rules(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 class SecurityGroupType(AwsType):
     type_name = "aws.security_group"
+    property_keys = frozenset({"name", "description", "vpc_id", "ingress"})
+    output_keys = frozenset({"id", "name"})
     replace_on = frozenset({"name", "vpc_id", "description"})
+    name_key, name_scope, name_parent = "name", NameScope.PARENT, "vpc_id"  # group names: one per VPC
     update_notes = {"ingress": "changes firewall rules"}
 
     def normalize(self, properties):
@@ -71,26 +75,35 @@ class SecurityGroupType(AwsType):
                 for address, group in self.ec2_owned(region, "describe_security_groups", "SecurityGroups")]
 
     def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
+        """Create first (the name is unique in the VPC, so AWS refuses a second); only a taken
+        name costs a look, to adopt this address's earlier attempt or refuse another's group."""
         ec2 = self.client("ec2", primitive.region)
-        with translate("looking up security groups", primitive.address):
-            same_name = ec2.describe_security_groups(Filters=[
-                {"Name": "group-name", "Values": [properties["name"]]},
-                {"Name": "vpc-id", "Values": [properties["vpc_id"]]}])["SecurityGroups"]
-        if same_name:
-            group = same_name[0]
-            if self.owned(group.get("Tags")) != primitive.address:
-                raise self.refuse_foreign("security group", properties["name"], primitive.address, group.get("Tags"))
-            current = self._observed(primitive.address, primitive.region, group)
-            return self.update(primitive, properties, current, {"ingress"})
+        try:
+            with translate("creating the security group", primitive.address):
+                group_id = ec2.create_security_group(
+                    GroupName=properties["name"], Description=properties["description"], VpcId=properties["vpc_id"],
+                    TagSpecifications=[{"ResourceType": "security-group",
+                                        "Tags": self.tags(primitive.address, properties["name"])}])["GroupId"]
+        except LeptonError as exc:
+            if error_code(exc.__cause__) != "InvalidGroup.Duplicate":
+                raise
+            return self._adopt(ec2, primitive, properties)
         with translate("creating the security group", primitive.address):
-            group_id = ec2.create_security_group(
-                GroupName=properties["name"], Description=properties["description"], VpcId=properties["vpc_id"],
-                TagSpecifications=[{"ResourceType": "security-group",
-                                    "Tags": self.tags(primitive.address, properties["name"])}])["GroupId"]
             if properties["ingress"]:
                 ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=_permissions(properties["ingress"]))
         return Observed(primitive.address, self.type_name, primitive.region, group_id, dict(properties),
                         {"id": group_id, "name": properties["name"]})
+
+    def _adopt(self, ec2, primitive: Primitive, properties: dict[str, Any]) -> Observed:
+        with translate("looking up security groups", primitive.address):
+            group = ec2.describe_security_groups(Filters=[
+                {"Name": "group-name", "Values": [properties["name"]]},
+                {"Name": "vpc-id", "Values": [properties["vpc_id"]]}])["SecurityGroups"][0]
+        current = self._observed(primitive.address, primitive.region, group)
+        if self.owned(group.get("Tags")) != primitive.address or \
+                not self.adoptable(current, primitive.address, properties):
+            raise self.refuse_foreign("security group", properties["name"], primitive.address, group.get("Tags"))
+        return self.update(primitive, properties, current, {"ingress"})
 
     def update(self, primitive, properties, current, changed) -> Observed:
         ec2 = self.client("ec2", primitive.region)

@@ -8,21 +8,21 @@ this security group only (see compute.py). Listeners are keyed by their position
 a listener's port is an in-place `modify_listener`; changing `target` replaces the attachment
 (detach from the old group, attach to the new).
 
-Discovery is batched: one Resource Groups Tagging API call finds the stack's load balancers
-and target groups, describe calls take up to 20 ARNs; listeners are read per load balancer
-(the API has no other way), concurrently.
+Discovery is batched: the driver's discovery (one Resource Groups Tagging API call per region)
+finds the stack's load balancers and target groups, describe calls take up to 20 ARNs;
+listeners are read per load balancer (the API has no other way), concurrently.
 """
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lepton_cli.drivers.aws import firewall, network
 from lepton_cli.drivers.aws.common import AwsType, translate
 from lepton_cli.drivers.aws.errors import error_code, missing_ok
-from lepton_cli.drivers.base import ExpandContext, Observed, Primitive, Ref
+from lepton_cli.drivers.base import ExpandContext, NameScope, Observed, Primitive, Ref
+from lepton_cli.drivers.names import fit
 from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.spec.models import LoadBalancer, Stack
 
@@ -43,11 +43,7 @@ def network_zones(resource: LoadBalancer) -> int:
 def short_name(*parts: str) -> str:
     """ELB names: at most 32 characters of letters, digits and hyphens; a hash keeps a cut
     name unique and deterministic."""
-    full = "-".join(parts)
-    if len(full) <= 32:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:6]
-    return f"{full[:25].rstrip('-')}-{digest}"
+    return fit("-".join(parts), 32, hash_length=6)
 
 
 def lb_type(resource: LoadBalancer) -> str:
@@ -124,15 +120,8 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
 
 
 def _tagged_arns(ptype: AwsType, region: str, resource_type: str) -> dict[str, str]:
-    """ARN -> address of the stack's objects of an ELB resource type: one paginated call."""
-    found = {}
-    for mapping in ptype.paginate("resourcegroupstaggingapi", region, "get_resources", "ResourceTagMappingList",
-                                  TagFilters=[{"Key": "lepton-stack", "Values": [ptype.stack]}],
-                                  ResourceTypeFilters=[resource_type]):
-        address = ptype.owned(mapping.get("Tags"))
-        if address:
-            found[mapping["ResourceARN"]] = address
-    return found
+    """ARN -> address of the stack's objects of an ELB resource type, from discovery."""
+    return ptype.discovery(region).arns(resource_type)
 
 
 def _batches(items: list[str]) -> list[list[str]]:
@@ -142,7 +131,10 @@ def _batches(items: list[str]) -> list[list[str]]:
 # -- load balancer ------------------------------------------------------------------------------------
 class LoadBalancerType(AwsType):
     type_name = "aws.lb"
+    property_keys = frozenset({"name", "type", "subnet_ids", "security_group_ids"})
+    output_keys = frozenset({"id", "arn", "name", "dns_name", "zone_id"})
     replace_on = frozenset({"name", "type"})
+    name_key, name_scope = "name", NameScope.REGION  # load balancer names: one per account and region
     update_notes = {"subnet_ids": "moves the load balancer's subnets",
                     "security_group_ids": "changes the load balancer's security groups"}
 
@@ -228,7 +220,10 @@ def _tags_of(elb, arns: list[str]) -> dict[str, list[dict[str, str]]]:
 # -- target group ------------------------------------------------------------------------------------
 class TargetGroupType(AwsType):
     type_name = "aws.lb_target_group"
+    property_keys = frozenset({"name", "protocol", "port", "vpc_id", "health_check"})
+    output_keys = frozenset({"id", "arn", "name"})
     replace_on = frozenset({"name", "protocol", "port", "vpc_id"})
+    name_key, name_scope = "name", NameScope.REGION  # target group names: one per account and region
     update_notes = {"health_check": "changes the health check"}
 
     def _observed(self, address: str, region: str, tg: dict[str, Any]) -> Observed:
@@ -300,7 +295,10 @@ class TargetGroupType(AwsType):
 # -- listener -----------------------------------------------------------------------------------------
 class ListenerType(AwsType):
     type_name = "aws.lb_listener"
+    property_keys = frozenset({"load_balancer_arn", "port", "protocol", "certificate_arn", "target_group_arn"})
+    output_keys = frozenset({"id", "arn"})
     replace_on = frozenset({"load_balancer_arn"})
+    name_key, name_scope, name_parent = "port", NameScope.PARENT, "load_balancer_arn"  # one listener per port
     update_notes = {"port": "moves the listener to another port", "protocol": "changes the listener's protocol",
                     "certificate_arn": "changes the listener's certificate",
                     "target_group_arn": "forwards to another target group"}
@@ -347,6 +345,16 @@ class ListenerType(AwsType):
             if self.owned(tags.get(listener["ListenerArn"])) == primitive.address:  # a retried create
                 return self.update(primitive, properties, self._observed(primitive.address, primitive.region, listener),
                                    set(properties))
+        for listener in existing:
+            # CreateListener answers with an existing listener of the same settings: never take
+            # one that is not this address's.
+            if listener["Port"] == properties["port"]:
+                holder = self.owned(tags.get(listener["ListenerArn"]))
+                if holder is None:
+                    raise self.refuse_foreign("listener", f"port {properties['port']}", primitive.address,
+                                              tags.get(listener["ListenerArn"]))
+                raise LeptonError(f"port {properties['port']} of the load balancer is still taken by {holder}; "
+                                  f"run lepton apply again once it has moved")
         with translate("creating the listener", primitive.address):
             listener = elb.create_listener(LoadBalancerArn=properties["load_balancer_arn"],
                                            Tags=self.tags(primitive.address), **self._args(properties))["Listeners"][0]
@@ -369,12 +377,12 @@ class AttachmentType(AwsType):
     through the stack's (tagged) groups and target groups, and named after its target group."""
 
     type_name = "aws.autoscaling_attachment"
+    property_keys = frozenset({"group_name", "target_group_arn"})
+    output_keys = frozenset({"id"})
     replace_on = frozenset({"group_name", "target_group_arn"})
 
     def list(self, region: str) -> list[Observed]:
-        from lepton_cli.drivers.aws.compute import AutoscalingGroupType
-
-        groups = AutoscalingGroupType(self.driver).owned_groups(region)
+        groups = self.discovery(region).groups()
         if not groups:
             return []
         target_groups = _tagged_arns(self, region, "elasticloadbalancing:targetgroup")

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from lepton_cli.drivers.aws.common import AwsType, name_tag, translate
+from lepton_cli.drivers.aws.errors import error_code
 from lepton_cli.drivers.aws.errors import missing_ok as _missing_ok
-from lepton_cli.drivers.base import Observed, Primitive, Ref
+from lepton_cli.drivers.base import NameScope, Observed, Primitive, Ref
+from lepton_cli.errors import LeptonError
 from lepton_cli.spec.models import Stack
 
 VPC_CIDR = "10.42.0.0/16"
@@ -63,7 +65,11 @@ class _NamedType(AwsType):
 
 
 class VpcType(_NamedType):
+    """No name or CIDR is unique to a VPC, so create looks for its own earlier attempt first."""
+
     type_name = "aws.vpc"
+    property_keys = frozenset({"name", "cidr_block"})
+    output_keys = frozenset({"id"})
     replace_on = frozenset({"cidr_block"})
 
     def list(self, region: str) -> list[Observed]:
@@ -72,14 +78,16 @@ class VpcType(_NamedType):
                 for address, vpc in self.ec2_owned(region, "describe_vpcs", "Vpcs")]
 
     def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
-        existing = [o for o in self.list(primitive.region) if o.address == primitive.address]
+        existing = [o for o in self.list(primitive.region) if self.adoptable(o, primitive.address, properties)]
         if existing:
             return existing[0]
         ec2 = self.client("ec2", primitive.region)
         with translate("creating the VPC", primitive.address):
             vpc = ec2.create_vpc(CidrBlock=properties["cidr_block"], TagSpecifications=[
                 {"ResourceType": "vpc", "Tags": self.tags(primitive.address, properties["name"])}])["Vpc"]
-            ec2.get_waiter("vpc_available").wait(VpcIds=[vpc["VpcId"]], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+            if vpc.get("State") != "available":
+                ec2.get_waiter("vpc_available").wait(VpcIds=[vpc["VpcId"]],
+                                                     WaiterConfig={"Delay": 2, "MaxAttempts": 60})
             ec2.modify_vpc_attribute(VpcId=vpc["VpcId"], EnableDnsHostnames={"Value": True})
         return Observed(primitive.address, self.type_name, primitive.region, vpc["VpcId"], dict(properties),
                         {"id": vpc["VpcId"]})
@@ -90,8 +98,24 @@ class VpcType(_NamedType):
 
 
 class SubnetType(_NamedType):
+    """A subnet's CIDR block is its unique key in its VPC (no two may even overlap): create
+    tries first, and only a conflict makes it look for an earlier attempt of its own."""
+
     type_name = "aws.subnet"
+    property_keys = frozenset({"name", "vpc_id", "cidr_block", "availability_zone"})
+    output_keys = frozenset({"id", "availability_zone"})
     replace_on = frozenset({"vpc_id", "cidr_block", "availability_zone"})
+    name_key, name_scope, name_parent = "cidr_block", NameScope.PARENT, "vpc_id"
+
+    def can_coexist(self, current, properties, region):
+        same_vpc = properties.get("vpc_id") == current.properties.get("vpc_id")
+        new, old = properties.get("cidr_block"), current.properties.get("cidr_block")
+        if same_vpc and isinstance(new, str) and isinstance(old, str) and new != old:
+            import ipaddress
+
+            if ipaddress.ip_network(new).overlaps(ipaddress.ip_network(old)):
+                return f"the successor's CIDR block {new} overlaps {old}, and subnets of a VPC may not overlap"
+        return super().can_coexist(current, properties, region)
 
     def list(self, region: str) -> list[Observed]:
         return [Observed(address, self.type_name, region, sn["SubnetId"],
@@ -101,16 +125,23 @@ class SubnetType(_NamedType):
                 for address, sn in self.ec2_owned(region, "describe_subnets", "Subnets")]
 
     def create(self, primitive, properties) -> Observed:
-        existing = [o for o in self.list(primitive.region) if o.address == primitive.address]
-        if existing:
-            return existing[0]
         ec2 = self.client("ec2", primitive.region)
+        try:
+            with translate("creating a subnet", primitive.address):
+                subnet = ec2.create_subnet(
+                    VpcId=properties["vpc_id"], CidrBlock=properties["cidr_block"],
+                    AvailabilityZone=properties["availability_zone"],
+                    TagSpecifications=[{"ResourceType": "subnet",
+                                        "Tags": self.tags(primitive.address, properties["name"])}],
+                )["Subnet"]
+        except LeptonError as exc:
+            if error_code(exc.__cause__) != "InvalidSubnet.Conflict":
+                raise
+            mine = [o for o in self.list(primitive.region) if self.adoptable(o, primitive.address, properties)]
+            if not mine:
+                raise self.refuse_foreign("subnet", properties["cidr_block"], primitive.address) from None
+            subnet = {"SubnetId": mine[0].id}
         with translate("creating a subnet", primitive.address):
-            subnet = ec2.create_subnet(
-                VpcId=properties["vpc_id"], CidrBlock=properties["cidr_block"],
-                AvailabilityZone=properties["availability_zone"],
-                TagSpecifications=[{"ResourceType": "subnet", "Tags": self.tags(primitive.address, properties["name"])}],
-            )["Subnet"]
             # Instances behind a public load balancer still need outbound internet access.
             ec2.modify_subnet_attribute(SubnetId=subnet["SubnetId"], MapPublicIpOnLaunch={"Value": True})
         return Observed(primitive.address, self.type_name, primitive.region, subnet["SubnetId"], dict(properties),
@@ -122,8 +153,13 @@ class SubnetType(_NamedType):
 
 
 class InternetGatewayType(_NamedType):
+    """Nothing names a gateway uniquely, so create looks for its own earlier attempt first."""
+
     type_name = "aws.internet_gateway"
+    property_keys = frozenset({"name", "vpc_id"})
+    output_keys = frozenset({"id"})
     replace_on = frozenset({"vpc_id"})
+    name_key, name_scope = "vpc_id", NameScope.GLOBAL  # a VPC takes one internet gateway
 
     def list(self, region: str) -> list[Observed]:
         out = []
@@ -135,7 +171,10 @@ class InternetGatewayType(_NamedType):
         return out
 
     def create(self, primitive, properties) -> Observed:
-        existing = [o for o in self.list(primitive.region) if o.address == primitive.address]
+        # An unattached gateway of this address is an earlier attempt too (one attached to
+        # another VPC is a predecessor waiting for its delete).
+        existing = [o for o in self.list(primitive.region) if o.address == primitive.address
+                    and o.properties.get("vpc_id") in (None, properties["vpc_id"])]
         ec2 = self.client("ec2", primitive.region)
         with translate("creating the internet gateway", primitive.address):
             if existing:
@@ -164,6 +203,8 @@ class RouteTableType(AwsType):
     """A route table with a default route to the internet gateway, associated with every subnet."""
 
     type_name = "aws.route_table"
+    property_keys = frozenset({"name", "vpc_id", "gateway_id", "subnet_ids"})
+    output_keys = frozenset({"id", "associations"})
     replace_on = frozenset({"vpc_id"})
 
     def normalize(self, properties):
@@ -184,7 +225,8 @@ class RouteTableType(AwsType):
         return out
 
     def create(self, primitive, properties) -> Observed:
-        existing = [o for o in self.list(primitive.region) if o.address == primitive.address]
+        # Nothing names a route table uniquely: look for an earlier attempt of this create first.
+        existing = [o for o in self.list(primitive.region) if self.adoptable(o, primitive.address, properties)]
         if existing:
             return self.update(primitive, properties, existing[0], {"gateway_id", "subnet_ids"})
         ec2 = self.client("ec2", primitive.region)

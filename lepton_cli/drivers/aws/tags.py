@@ -1,16 +1,19 @@
 """Ownership tags on AWS objects (DESIGN §4): every object lepton creates carries its stack and
-its address, and lepton never changes an object that lacks its stack's tag."""
+its address, and lepton never changes an object that lacks its stack's tag. The markers
+themselves are defined in `lepton_cli.drivers.ownership`; this module adapts them to the
+`[{"Key": .., "Value": ..}]` shape of the AWS APIs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from lepton_cli.drivers.base import TAG_NAME, TAG_STACK
+from lepton_cli.drivers import ownership
+from lepton_cli.drivers.ownership import TAG_STACK
 
 
 def tag_list(stack: str, address: str) -> list[dict[str, str]]:
     """Tags in the `[{"Key": .., "Value": ..}]` shape most AWS APIs take."""
-    return [{"Key": TAG_STACK, "Value": stack}, {"Key": TAG_NAME, "Value": address}]
+    return [{"Key": key, "Value": value} for key, value in ownership.markers(stack, address).items()]
 
 
 def tag_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
@@ -24,10 +27,7 @@ def tag_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
 
 def owned_address(tags: Iterable[Mapping[str, str]] | None, stack: str) -> str | None:
     """The lepton address of an object if it belongs to `stack`, else None."""
-    found = tag_dict(tags)
-    if found.get(TAG_STACK) != stack:
-        return None
-    return found.get(TAG_NAME)
+    return ownership.owned_address(tag_dict(tags), stack)
 
 
 def stack_filter(stack: str) -> list[dict]:

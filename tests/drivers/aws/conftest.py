@@ -15,6 +15,7 @@ from lepton_cli.engine.planner import make_plan
 from lepton_cli.engine.refresh import refresh
 from lepton_cli.spec.loader import load_plan_text
 from lepton_cli.state.local import LocalStateStore
+from tests.drivers.aws.harness import sandbox_session
 
 
 class CallCounter:
@@ -52,6 +53,7 @@ class Aws:
 
     def driver(self) -> AwsDriver:
         driver = AwsDriver(DriverConfig(stack=self.stack, endpoints={"aws": self.endpoint}))
+        driver.session = sandbox_session()  # API models parsed once per test session, not per driver
         driver.session.events.register("before-call", self.counter.before)
         driver.session.events.register("after-call", self.counter.after)
         return driver

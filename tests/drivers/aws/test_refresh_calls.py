@@ -1,8 +1,13 @@
 """Refresh makes batched list calls: the number of calls does not grow with the number of
 objects where AWS can describe in batches; where it cannot (S3 settings, listeners), the calls
-per object are a small constant and run concurrently."""
+per object are a small constant and run concurrently. The driver's discovery (the tagging API,
+the autoscaling describe, the bucket list) runs once per region, whatever the types asking.
+
+Calls are counted with botocore's `before-call` event, never timed."""
 
 from __future__ import annotations
+
+import collections
 
 
 def groups(n: int) -> str:
@@ -32,7 +37,11 @@ def test_compute_refresh_calls_do_not_grow_with_the_number_of_groups(aws):
     aws.converge(groups(17))
     many = aws.refresh_calls(groups(17))
     assert one == many
-    assert sum(many.values()) <= 12
+    # Discovery's tagging API and autoscaling describe (shared by the group, its policy and
+    # attachments), a filtered describe per EC2 type, two for launch templates (the templates,
+    # then their default versions): 7 types, 10 calls.
+    assert many["GetResources"] == many["DescribeAutoScalingGroups"] == 1
+    assert sum(many.values()) <= 2 + 7 + 1, many
     aws.destroy(groups(17))
 
 
@@ -41,12 +50,13 @@ def test_s3_discovery_is_batched_and_per_bucket_reads_are_constant_and_concurren
     one = aws.refresh_calls(buckets(1))
     aws.converge(buckets(4))
     four = aws.refresh_calls(buckets(4))
-    assert four["GetResources"] == one["GetResources"] == 1
-    per_bucket = ["GetBucketLocation", "GetBucketVersioning", "GetBucketEncryption", "GetPublicAccessBlock",
+    # The region of the buckets comes from one bucket list, never a GetBucketLocation each.
+    assert four["GetResources"] == one["GetResources"] == four["ListBuckets"] == one["ListBuckets"] == 1
+    per_bucket = ["GetBucketVersioning", "GetBucketEncryption", "GetPublicAccessBlock",
                   "GetBucketLifecycleConfiguration"]
     for operation in per_bucket:
         assert (one[operation], four[operation]) == (1, 4)
-    assert sum(four.values()) == 1 + 5 * 4
+    assert sum(four.values()) == 2 + 4 * 4, four
     assert max(aws.counter.max_in_flight.values()) > 1  # the reads overlapped
     aws.destroy(buckets(4))
 
@@ -59,12 +69,32 @@ def test_load_balancer_and_cdn_refresh_batches_and_per_object_reads_are_constant
     grows = {op for op in three if three[op] != one[op]}
     # Listeners are read per load balancer; bucket settings and policies per bucket; an
     # emulator's thin distribution summaries per distribution: all a constant per object.
-    assert grows <= {"DescribeListeners", "GetBucketLocation", "GetBucketVersioning", "GetBucketEncryption",
+    assert grows <= {"DescribeListeners", "GetBucketVersioning", "GetBucketEncryption",
                      "GetPublicAccessBlock", "GetBucketLifecycleConfiguration", "GetBucketPolicy",
                      "GetDistributionConfig"}, grows
     for op in grows:
         assert three[op] == 3 * one[op], (op, one[op], three[op])
     for op in ("DescribeLoadBalancers", "DescribeTargetGroups", "DescribeAutoScalingGroups", "ListDistributions",
-               "DescribeTags"):
+               "DescribeTags", "ListBuckets"):
         assert three[op] == one[op], op
+    # Seven types ask discovery (load balancer, target group, listener, attachment, group,
+    # bucket, bucket policy) and CloudFront's shares us-east-1's: one look for them all.
+    assert three["GetResources"] == three["DescribeAutoScalingGroups"] == three["ListBuckets"] == 1
+    assert "GetBucketLocation" not in three
     aws.destroy(balancers(3))
+
+
+def test_a_no_op_plan_of_20_groups_and_20_buckets_stays_within_its_call_budget(aws):
+    """At most 5 + 4 per bucket + 1 per primitive type used: the whole plan with a fresh driver,
+    expansion's lookups (account, zones, image) included."""
+    body = groups(20) + buckets(20).removeprefix("resources:\n")
+    aws.converge(body)
+    aws.counter.reset()
+    plan = aws.plan(body)
+    calls = collections.Counter(aws.counter.calls)
+    assert not plan.has_changes
+    types = {c.type for c in plan.changes}
+    assert len(types) == 8, types  # vpc, subnet, gateway, route table, security group, template, group, bucket
+    assert sum(calls.values()) <= 5 + 4 * 20 + len(types), calls
+    assert calls["GetResources"] == calls["DescribeAutoScalingGroups"] == calls["ListBuckets"] == 1
+    aws.destroy(body)

@@ -87,7 +87,7 @@ def test_a_bucket_moved_to_another_region_is_reported_where_it_really_is(aws):
     moved = expand_stack(load_plan_text(aws.text(bucket_in("eu-west-1"))).stack, drivers)
     actual = refresh(drivers, moved, aws.store.read())  # lists us-east-1 (state) and eu-west-1 (plan)
     assert actual.observed["data/aws.s3_bucket"].region == "us-east-1"
-    assert not getattr(actual, "deposed", {})
+    assert not actual.deposed
     aws.destroy(bucket_in("us-east-1"))
 
 

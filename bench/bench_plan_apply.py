@@ -90,12 +90,15 @@ def main() -> None:
         ws = api.open_workspace(plan_file, sandbox=True)
         for driver in ws.drivers().values():
             driver.session.events.register("before-call", counter)
+        writes = count_state_writes(ws.store)
 
         def phase(name: str, fn):
             counter.take()
+            writes.clear()
             started = time.perf_counter()
             value = fn()
-            phases[name] = {"seconds": round(time.perf_counter() - started, 3), "api_calls": counter.take()}
+            phases[name] = {"seconds": round(time.perf_counter() - started, 3), "api_calls": counter.take(),
+                            "state_writes": len(writes), "state_write_seconds": round(sum(writes), 3)}
             return value
 
         with ws.locked("bench"):
@@ -142,6 +145,21 @@ def repeated(phase, phases: dict, name: str, fn, times: int) -> dict:
     seconds = sorted(r["seconds"] for r in runs)
     return {"seconds": seconds[len(seconds) // 2], "runs": len(runs), "seconds_each": [r["seconds"] for r in runs],
             "api_calls": runs[0]["api_calls"]}
+
+
+def count_state_writes(store) -> list[float]:
+    """The seconds each state write of `store` takes, as a list the phases clear: apply journals
+    intents before each batch of operations and a result after each operation."""
+    writes: list[float] = []
+    write = store.write
+
+    def timed(state):
+        started = time.perf_counter()
+        write(state)
+        writes.append(time.perf_counter() - started)
+
+    store.write = timed
+    return writes
 
 
 def boto3_session(counter):

@@ -71,7 +71,7 @@ class Workspace:
         if self.loaded is not None:
             clouds |= set(self.stack.clouds())
         if state is not None:
-            clouds |= {record.cloud for record in state.primitives.values()}
+            clouds |= state.clouds()
         for cloud in sorted(clouds - set(self._drivers)):
             self._drivers[cloud] = make_driver(cloud, self._driver_config(cloud))
         return self._drivers
@@ -119,8 +119,21 @@ class Workspace:
         from lepton_cli.engine.executor import apply_plan
 
         state = self.read_state()
-        return apply_plan(plan, self.drivers(state, [c.cloud for c in plan.changes]), self.store, state,
-                          parallelism=parallelism, on_event=on_event, stop=stop)
+        drivers = self.drivers(state, [c.cloud for c in plan.changes])
+        result = apply_plan(plan, drivers, self.store, state, parallelism=parallelism, on_event=on_event, stop=stop)
+        if plan.destroy and not plan.targets and result.ok and self.loaded is not None:
+            self._verify_destroyed(drivers, result, parallelism)
+        return result
+
+    def _verify_destroyed(self, drivers: Mapping[str, Driver], result, parallelism: int) -> None:
+        """A whole destroy succeeds only if nothing carrying the stack's marker is left, found
+        anywhere the plan file or state names (one more batched look per region)."""
+        from lepton_cli.engine.planner import remaining
+
+        for address in remaining(self.stack, drivers, result.state, parallelism):
+            result.failed[address] = ("still exists after the destroy (it carries the stack's marker; it was "
+                                      "created while this destroy ran, or its delete did not take): run "
+                                      "`lepton destroy` again")
 
     def context(self) -> dict[str, Any]:
         """What a saved change set needs to be applied later without re-reading variables:

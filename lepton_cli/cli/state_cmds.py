@@ -30,6 +30,8 @@ def list_(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: Va
     # Replaced objects still waiting for deletion are the stack's too.
     addresses += sorted(f"{a} (deposed {r.id})" for a, records in (state.deposed if state else {}).items()
                         for r in records)
+    # Operations an interrupted apply started and never recorded: the next plan settles them.
+    addresses += [f"{p.address} (pending {p.operation} since {p.since})" for p in (state.pending if state else [])]
     if json:
         write_json(addresses)
         return

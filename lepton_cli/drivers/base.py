@@ -143,6 +143,9 @@ class Observed:
     # The driver's own bookkeeping (ETags, fingerprints, template versions): kept in state and
     # handed back to update/delete, but never diffed and never referenced by a plan.
     private: dict[str, Any] = field(default_factory=dict)
+    # When the cloud says it was created (ISO 8601), where the API reports it: of two objects a
+    # retried create left at one address, the older is kept.
+    created: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,23 @@ class PrimitiveType(abc.ABC):
     def delete(self, current: Observed) -> None:
         """Delete the object; a missing object is success (idempotent)."""
 
+    def regions(self, regions: set[str]) -> set[str]:
+        """Where to look for this type's objects, for a stack placed in `regions` (a global
+        service's type lists once, in its own pseudo-region)."""
+        return regions
+
+    def find_unmarked(self, region: str, name: str, address: str) -> Observed | None:
+        """The object named `name` if it exists without any ownership marker: what a create
+        killed between making the object and tagging it leaves. Asked only when state holds a
+        pending create of `address` with that name; an object with no such intent on record is
+        never adopted. Types whose create call carries the marker have nothing to find."""
+        return None
+
+    def mark(self, current: Observed, address: str) -> None:
+        """Put the stack's ownership marker for `address` on an object `find_unmarked` found,
+        keeping any other tags it has."""
+        raise NotImplementedError(f"{self.type_name} objects are always created with their marker")
+
     def normalize(self, properties: dict[str, Any]) -> dict[str, Any]:
         """Resolved desired properties in the canonical shape `list` reports (e.g. rules
         sorted by resolved id), so an unchanged object compares equal."""
@@ -324,10 +344,14 @@ class Driver(abc.ABC):
     def primitive_type_classes(self) -> Iterable[type[PrimitiveType]]:
         """Every PrimitiveType class this driver implements."""
 
-    def primitive_type(self, type_name: str) -> PrimitiveType:
+    def primitive_types(self) -> Mapping[str, PrimitiveType]:
+        """One instance of each of the driver's types, by type name."""
         if not self._types:
             self._types = {cls.type_name: cls(self) for cls in self.primitive_type_classes()}
-        return self._types[type_name]
+        return self._types
+
+    def primitive_type(self, type_name: str) -> PrimitiveType:
+        return self.primitive_types()[type_name]
 
     @abc.abstractmethod
     def expand(self, stack: "Stack", names: list[str], ctx: ExpandContext) -> list[Primitive]:

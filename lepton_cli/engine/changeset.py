@@ -69,6 +69,7 @@ def to_document(plan: Plan) -> dict[str, Any]:
         "format": FORMAT, "version": VERSION, "stack": plan.stack, "lineage": plan.lineage,
         "serial": plan.serial, "plan_digest": plan.plan_digest, "destroy": plan.destroy,
         "context": plan.context, "forget": plan.forget, "forget_deposed": plan.forget_deposed,
+        "forget_pending": plan.forget_pending,
         "targets": plan.targets, "outputs": encode(plan.outputs),
         "changes": [{
             "address": c.address, "type": c.type, "resource": c.resource, "kind": c.kind, "cloud": c.cloud,
@@ -77,7 +78,7 @@ def to_document(plan: Plan) -> dict[str, Any]:
             "replace_fields": c.replace_fields, "notes": c.notes, "depends_on": list(c.depends_on),
             "desired": _primitive(c.desired), "current": _observed(c.current),
             "strategy": c.strategy.value if c.strategy else None, "strategy_reason": c.strategy_reason,
-            "deposed": c.deposed,
+            "deposed": c.deposed, "adopt": c.adopt,
         } for c in plan.changes],
     }
 
@@ -102,13 +103,13 @@ def from_document(doc: dict[str, Any]) -> Plan:
                 properties=decode(current["properties"]), outputs=decode(current["outputs"]),
                 private=decode(current.get("private") or {})),
             strategy=ReplaceStrategy(c["strategy"]) if c.get("strategy") else None,
-            strategy_reason=c.get("strategy_reason", ""), deposed=c.get("deposed"),
+            strategy_reason=c.get("strategy_reason", ""), deposed=c.get("deposed"), adopt=bool(c.get("adopt")),
         ))
     return Plan(stack=doc["stack"], changes=changes, outputs=decode(doc["outputs"]), lineage=doc["lineage"],
                 serial=doc["serial"], plan_digest=doc["plan_digest"], destroy=doc["destroy"],
                 context=doc.get("context") or {}, forget=list(doc.get("forget") or []),
                 forget_deposed=[list(pair) for pair in doc.get("forget_deposed") or []],
-                targets=list(doc.get("targets") or []))
+                forget_pending=list(doc.get("forget_pending") or []), targets=list(doc.get("targets") or []))
 
 
 def save_changeset(plan: Plan, path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import datetime, timezone
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -22,11 +23,11 @@ from typing import Any
 from lepton_cli.drivers.base import UNKNOWN, Driver, Observed, Ref, resolve
 from lepton_cli.engine.diff import canonical, changed_keys, comparable
 from lepton_cli.engine.expand import primitive_type_for
-from lepton_cli.engine.graph import APPLY, DELETE, Node, check_acyclic, closure, operation_graph
+from lepton_cli.engine.graph import APPLY, DELETE, Node, check_acyclic, closure, operation_graph, referrers
 from lepton_cli.engine.model import Action, Change, Plan
 from lepton_cli.engine.planner import recorded_properties
-from lepton_cli.errors import Diagnostic, LeptonError
-from lepton_cli.state.model import PrimitiveRecord, State, StateStore
+from lepton_cli.errors import Diagnostic, LeptonError, OwnershipError
+from lepton_cli.state.model import PendingOperation, PrimitiveRecord, State, StateStore
 
 # How often the dispatcher looks at `stop` while operations run.
 STOP_POLL_SECONDS = 0.2
@@ -86,12 +87,40 @@ class _Journal:
                 self.state.primitives.pop(address, None)
             for address, ident in self.plan.forget_deposed:
                 self._drop_deposed(address, ident)
+            settled = set(self.plan.forget_pending)
+            self.state.pending = [p for p in self.state.pending if p.address not in settled]
             if self.state.to_dict() != before or self.state.serial == 0:
+                self.write()
+
+    def intend(self, operations: list[tuple[Node, Change, str | None]]) -> None:
+        """Before the mutating calls of a batch of operations: journal each one's intent
+        (address, operation, physical name), so a kill before the result is recorded leaves
+        what the next run needs to recognise an object it half made."""
+        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self.lock:
+            for node, change, name in operations:
+                self.state.pending.append(PendingOperation(
+                    address=change.address, type=change.type, cloud=change.cloud,
+                    region=change.desired.region if change.desired else change.region,
+                    operation=_operation(node, change), name=name, since=since))
+            self.write()
+
+    def _settle(self, address: str, operations: set[str]) -> None:
+        self.state.pending = [p for p in self.state.pending
+                              if not (p.address == address and p.operation in operations)]
+
+    def settle(self, address: str, operations: set[str]) -> None:
+        """Drop the intents of `operations` at `address` (a failure known to have made nothing)."""
+        with self.lock:
+            before = len(self.state.pending)
+            self._settle(address, operations)
+            if len(self.state.pending) != before:
                 self.write()
 
     def record(self, change: Change, observed: Observed, properties: Mapping[str, Any]) -> None:
         with self.lock:
             self.state.primitives[change.address] = _record(change, observed, properties)
+            self._settle(change.address, {"create", "update"})
             self.write()
 
     def depose(self, change: Change) -> None:
@@ -109,6 +138,7 @@ class _Journal:
             if record is not None and record.id == change.current.id:
                 del self.state.primitives[change.address]
             self._drop_deposed(change.address, change.current.id)
+            self._settle(change.address, {"delete"} if change.action is Action.REPLACE else {"create", "update", "delete"})
             self.write()
 
     def _drop_deposed(self, address: str, ident: str) -> None:
@@ -142,7 +172,21 @@ def _record(change: Change, observed: Observed, properties: Mapping[str, Any]) -
 
 
 def _operate(node: Node, change: Change, drivers: Mapping[str, Driver], journal: _Journal) -> None:
-    """One cloud operation with its journal entries. Refs resolve now, from what has completed."""
+    """One operation and its journal entries. A failure this process lives to see settles the
+    operation's intent, except a create's: it may have made an object it could not yet tag.
+    A create refused because the name is taken by someone else made nothing."""
+    try:
+        _run(node, change, drivers, journal)
+    except OwnershipError:
+        journal.settle(change.address, {"create", "update", "delete"})
+        raise
+    except Exception:
+        journal.settle(change.address, {"update", "delete"})
+        raise
+
+
+def _run(node: Node, change: Change, drivers: Mapping[str, Driver], journal: _Journal) -> None:
+    """One cloud operation. Refs resolve now, from what has completed."""
     ptype = primitive_type_for(drivers, change.cloud, change.type)
     if node[0] == DELETE:
         # Asked again now: a saved change set may be applied long after it was planned.
@@ -153,6 +197,8 @@ def _operate(node: Node, change: Change, drivers: Mapping[str, Driver], journal:
         journal.remove(change)
         return
     properties = ptype.normalize(resolve(dict(change.desired.properties), journal.output))
+    if change.adopt:
+        ptype.mark(change.current, change.address)
     if change.action is Action.UPDATE:
         # Values unknown at plan time are known now; they may turn out unchanged.
         changed = changed_keys(comparable(change.desired, properties), change.current.properties)
@@ -162,6 +208,21 @@ def _operate(node: Node, change: Change, drivers: Mapping[str, Driver], journal:
             journal.depose(change)
         observed = ptype.create(change.desired, properties)
     journal.record(change, observed, properties)
+
+
+def _operation(node: Node, change: Change) -> str:
+    if node[0] == DELETE:
+        return "delete"
+    return "update" if change.action is Action.UPDATE else "create"
+
+
+def _intent_name(change: Change, drivers: Mapping[str, Driver], journal: _Journal) -> str | None:
+    """The physical name a create asks for (its type's `name_key`), when known now."""
+    if change.desired is None:
+        return None
+    key = primitive_type_for(drivers, change.cloud, change.type).name_key
+    name = resolve(change.desired.properties.get(key), _or_unknown(journal.output)) if key else None
+    return name if isinstance(name, str) else None
 
 
 def _message(exc: BaseException) -> str:
@@ -181,7 +242,7 @@ def apply_plan(plan: Plan, drivers: Mapping[str, Driver], store: StateStore, sta
                stop: threading.Event | None = None) -> ApplyResult:
     """Apply exactly the plan's changes. The caller holds the state lock. `on_event` is called
     from this (the calling) thread only, one event at a time."""
-    graph = operation_graph(plan.changes, state.referrers() if state else {})
+    graph = operation_graph(plan.changes, referrers(plan.changes, state.referrers() if state else {}))
     sorter = check_acyclic(graph)
     changes = {c.key: c for c in plan.changes}
     journal = _Journal(plan, store, state)
@@ -207,9 +268,15 @@ def apply_plan(plan: Plan, drivers: Mapping[str, Driver], store: StateStore, sta
     try:
         while sorter.is_active():
             ready.extend(sorted(sorter.get_ready()))
-            # Submit no more than can run now, so nothing queued starts after a failure or stop.
-            while ready and len(running) < parallelism and not stopping():
-                node = ready.pop(0)
+            # Submit no more than can run now, so nothing queued starts after a failure or stop;
+            # their intents are journaled (one state write) before any of them starts.
+            batch = []
+            while ready and len(running) + len(batch) < parallelism and not stopping():
+                batch.append(ready.pop(0))
+            if batch:
+                journal.intend([(node, changes[node[1]], _intent_name(changes[node[1]], drivers, journal))
+                                for node in batch])
+            for node in batch:
                 emit("start", node)
                 running[pool.submit(_operate, node, changes[node[1]], drivers, journal)] = node
             if not running:

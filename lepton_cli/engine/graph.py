@@ -113,6 +113,17 @@ def operation_graph(changes: Iterable[Change], referrers: Mapping[str, Iterable[
     return graph
 
 
+def referrers(changes: Iterable[Change], recorded: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    """address -> what references it: as state records, plus what each object being deleted
+    uses as the plan read it (objects a killed run never recorded have no record to go by)."""
+    found = {address: set(users) for address, users in recorded.items()}
+    for c in changes:
+        if c.action is Action.DELETE:
+            for used in c.depends_on:
+                found.setdefault(used, set()).add(c.address)
+    return found
+
+
 def _has_apply(c: Change | None) -> bool:
     return c is not None and c.deposed is None and c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE)
 

@@ -51,6 +51,9 @@ class Change:
     strategy_reason: str = ""
     # A delete of an object kept only as *deposed* (replaced, waiting for deletion): its id.
     deposed: str | None = None
+    # The object was found only through a pending create (an apply killed between creating it
+    # and tagging it): the apply puts the stack's marker on it first.
+    adopt: bool = False
 
     @property
     def key(self) -> str:
@@ -79,6 +82,9 @@ class Plan:
     forget: list[str] = field(default_factory=list)
     # Deposed records whose objects are gone: [address, id] pairs apply drops likewise.
     forget_deposed: list[list[str]] = field(default_factory=list)
+    # Addresses whose pending operations (journaled by an interrupted apply) are settled: apply
+    # drops them before any operation.
+    forget_pending: list[str] = field(default_factory=list)
     # The resources `--target` limited this plan to (empty: the whole stack).
     targets: list[str] = field(default_factory=list)
     # Where the plan was made (stack, plan file, state directory, sandbox, driver settings), so a

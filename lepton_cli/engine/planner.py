@@ -56,9 +56,11 @@ def make_plan(stack: Stack, drivers: Mapping[str, Driver], state: State | None, 
     scope = target_scope(targets, stack, state, desired, resource_graph, destroy=destroy)
     if scope is not None:
         desired = [p for p in desired if p.resource in scope]
-    actual = refresh(drivers, desired, state, parallelism)
+    actual = refresh(drivers, desired, state, parallelism, _places(stack))
     changes = _diff_all(desired, drivers, actual)
     changes += _deletes(desired, actual, state, scope)
+    _adopt_unmarked(changes, actual)
+    _note_interrupted(changes, state)
     referrers = state.referrers() if state else {}
     _destroy_first_spreads(changes, referrers)
     _check_deletes(changes, drivers, state)
@@ -67,13 +69,27 @@ def make_plan(stack: Stack, drivers: Mapping[str, Driver], state: State | None, 
     found = {(a, o.id) for a, objects in actual.deposed.items() for o in objects}
     forget_deposed = sorted([a, r.id] for a, records in (state.deposed if state else {}).items() for r in records
                             if (a, r.id) not in found and in_scope(a))
+    forget_pending = sorted({p.address for p in (state.pending if state else [])
+                             if p.address not in actual.unmarked and in_scope(p.address)})
     return Plan(
         stack=stack.stack, changes=changes,
         outputs={} if destroy and not targets else output_expressions(stack, drivers),
         lineage=state.lineage if state else None, serial=state.serial if state else 0,
         plan_digest=plan_digest, destroy=destroy, forget=forget, forget_deposed=forget_deposed,
-        targets=list(targets),
+        forget_pending=forget_pending, targets=list(targets),
     )
+
+
+def _places(stack: Stack) -> list[tuple[str, str]]:
+    """(cloud, region) of every resource of the plan file, targeted or not."""
+    return [(stack.cloud_of(name), stack.region_of(name)) for name in stack.resources]
+
+
+def remaining(stack: Stack, drivers: Mapping[str, Driver], state: State | None, parallelism: int = 10) -> list[str]:
+    """The addresses of objects still carrying the stack's marker (or found through a pending
+    create), looked for everywhere `make_plan` looks: what a destroy must leave empty."""
+    actual = refresh(drivers, [], state, parallelism, _places(stack))
+    return sorted({*actual.observed, *actual.deposed})
 
 
 def _diff_all(desired: list[Primitive], drivers: Mapping[str, Driver], actual: Actual) -> list[Change]:
@@ -108,14 +124,21 @@ def _deletes(desired: list[Primitive], actual: Actual, state: State | None, scop
     predecessors, duplicates), within `scope`."""
     wanted = {p.address for p in desired}
     changes = []
+    ids = {o.id: a for a, objects in actual.deposed.items() for o in objects}
+    ids.update({o.id: a for a, o in actual.observed.items()})
 
     def delete(address: str, observed: Observed, deposed: bool) -> Change:
-        record = state.primitives.get(address) if state else None
+        record = _record_of(state, address, observed.id)
+        # What it uses: as recorded; for an object never recorded (the last thing a killed run
+        # created), as read: the ids its properties hold. It must go before what it uses.
+        uses = set(record.depends_on) if record else {
+            ids[i] for i in _held_ids(observed.properties, ids) if ids[i] != address}
         return Change(
             address=address, type=observed.type, resource=resource_of(address),
-            kind=record.kind if record else "", cloud=actual.clouds[address], region=observed.region,
+            kind=next((r.kind for a, r in (state.records() if state else ()) if a == address), ""),
+            cloud=actual.clouds[address], region=observed.region,
             action=Action.DELETE, current=observed, deposed=observed.id if deposed else None,
-            depends_on=tuple(sorted(record.depends_on)) if record else (),
+            depends_on=tuple(sorted(uses)),
         )
 
     for address, observed in sorted(actual.observed.items()):
@@ -123,8 +146,35 @@ def _deletes(desired: list[Primitive], actual: Actual, state: State | None, scop
             changes.append(delete(address, observed, deposed=False))
     for address, objects in sorted(actual.deposed.items()):
         if scope is None or resource_of(address) in scope:
-            changes += [delete(address, observed, deposed=True) for observed in objects]
+            recorded = {r.id for r in state.deposed.get(address, [])} if state else set()
+            kept = actual.observed.get(address)
+            for observed in objects:
+                change = delete(address, observed, deposed=True)
+                if observed.id not in recorded and kept is not None:
+                    change.notes.append(f"a duplicate (a retried or interrupted create made two); "
+                                        f"lepton keeps {kept.id}, the recorded or else the oldest")
+                changes.append(change)
     return changes
+
+
+def _adopt_unmarked(changes: list[Change], actual: Actual) -> None:
+    """An object found only through a pending create gets the stack's marker before anything
+    else happens to it, so it is never lost again (a no-op becomes an update that does just that)."""
+    for change in changes:
+        if change.deposed is None and change.address in actual.unmarked and change.action is not Action.DELETE:
+            change.adopt = True
+            if change.action is Action.NOOP:
+                change.action = Action.UPDATE
+            change.notes.append("adopts the object an interrupted apply created but did not tag: "
+                                "tags it with the stack's marker")
+
+
+def _note_interrupted(changes: list[Change], state: State | None) -> None:
+    """Say which operations an interrupted apply left unfinished, where they are planned again."""
+    pending = {p.address: p.operation for p in (state.pending if state else [])}
+    for change in changes:
+        if change.address in pending and change.action is not Action.NOOP and change.deposed is None:
+            change.notes.append(f"the last apply was interrupted while it ran a {pending[change.address]} here")
 
 
 def _destroy_first_spreads(changes: list[Change], referrers: Mapping[str, set[str]]) -> None:
@@ -144,6 +194,23 @@ def _destroy_first_spreads(changes: list[Change], referrers: Mapping[str, set[st
                 other.strategy = ReplaceStrategy.DESTROY_BEFORE_CREATE
                 other.strategy_reason = f"it uses {first.address}, which is destroyed first"
                 todo.append(other)
+
+
+def _record_of(state: State | None, address: str, ident: str):
+    """The state record (current or deposed) of the object `ident` at `address`, if any."""
+    for recorded_address, record in state.records() if state else ():
+        if recorded_address == address and record.id == ident:
+            return record
+    return None
+
+
+def _held_ids(value: Any, ids: Mapping[str, str]) -> set[str]:
+    """The object ids among `ids` that a property value holds."""
+    if isinstance(value, Mapping):
+        return set().union(*(_held_ids(v, ids) for v in value.values()))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_held_ids(v, ids) for v in value))
+    return {value} if isinstance(value, str) and value in ids else set()
 
 
 def _holds(value: Any, ident: str) -> bool:

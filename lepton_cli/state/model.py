@@ -28,6 +28,22 @@ class PrimitiveRecord:
 
 
 @dataclass
+class PendingOperation:
+    """An operation started but not yet known to have finished (Pulumi's pending operations):
+    journaled before the mutating call, dropped when its result is recorded. A kill between an
+    object's creation and its tagging leaves an object without the stack's marker; the intent
+    (address and physical name) is what lets the next run recognise it as its own."""
+
+    address: str
+    type: str
+    cloud: str
+    region: str
+    operation: str  # create | update | delete
+    name: str | None = None  # the physical name the create asked for, when the type has one
+    since: str = ""  # ISO 8601, UTC
+
+
+@dataclass
 class State:
     stack: str
     lineage: str
@@ -38,6 +54,7 @@ class State:
     # between creating a successor and deleting its predecessor loses neither.
     deposed: dict[str, list[PrimitiveRecord]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    pending: list[PendingOperation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,6 +62,9 @@ class State:
     def records(self) -> list[tuple[str, PrimitiveRecord]]:
         """Every recorded object, current and deposed, with its address."""
         return [*self.primitives.items(), *((a, r) for a, rs in self.deposed.items() for r in rs)]
+
+    def clouds(self) -> set[str]:
+        return {r.cloud for _, r in self.records()} | {p.cloud for p in self.pending}
 
     def referrers(self) -> dict[str, set[str]]:
         """address -> the addresses of recorded objects that reference it."""
@@ -66,6 +86,7 @@ class State:
             primitives=prims,
             deposed=deposed,
             outputs=data.get("outputs", {}),
+            pending=[PendingOperation(**p) for p in data.get("pending", [])],
         )
 
 

@@ -62,6 +62,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
                 if c.action is Action.REPLACE else None,
                 "order_reason": c.strategy_reason or None,
                 "deposed": c.deposed,
+                "adopt": c.adopt,
                 "diff": {k: {"before": json_value(d.before), "after": json_value(d.after)}
                          for k, d in c.diff.items()},
                 "replace_fields": c.replace_fields,
@@ -101,7 +102,7 @@ def _change_lines(change: Change) -> Iterable[str]:
         if change.strategy_reason:
             why.append(f"destroyed first because {change.strategy_reason}")
         reason = f" ({'; '.join(why)})" if why else ""
-    elif change.deposed:
+    elif change.deposed and not change.notes:
         reason = " (replaced earlier; waiting for deletion)"
     elif change.notes:
         reason = f" ({'; '.join(change.notes)})"

@@ -16,7 +16,8 @@ from typing import Any
 
 from lepton_cli.drivers.aws.common import AwsType, translate
 from lepton_cli.drivers.aws.errors import error_code, missing_ok
-from lepton_cli.drivers.base import ExpandContext, NameScope, Observed, Primitive
+from lepton_cli.drivers.aws.tags import tag_dict
+from lepton_cli.drivers.base import TAG_NAME, TAG_STACK, ExpandContext, NameScope, Observed, Primitive
 from lepton_cli.drivers.names import unique_name
 from lepton_cli.errors import LeptonError
 from lepton_cli.spec.models import Bucket, Stack
@@ -130,9 +131,13 @@ class S3BucketType(AwsType):
         # itself refuses an existing bucket, and a fresh one needs no look.
         existing = self._existence(s3, name, primitive.address) if primitive.region == "us-east-1" else "absent"
         if existing == "absent":
-            args: dict[str, Any] = {"Bucket": name, "ObjectOwnership": "BucketOwnerEnforced"}
+            # Tags ride on the create where S3 takes them (an emulator may ignore them; the
+            # tagging call below and the pending-create journal cover that window).
+            configuration: dict[str, Any] = {"Tags": self.tags(primitive.address)}
             if primitive.region != "us-east-1":
-                args["CreateBucketConfiguration"] = {"LocationConstraint": primitive.region}
+                configuration["LocationConstraint"] = primitive.region
+            args = {"Bucket": name, "ObjectOwnership": "BucketOwnerEnforced",
+                    "CreateBucketConfiguration": configuration}
             try:
                 with translate(f"creating bucket {name}", primitive.address):
                     s3.create_bucket(**args)
@@ -193,6 +198,25 @@ class S3BucketType(AwsType):
             return s3.get_bucket_tagging(Bucket=name).get("TagSet", [])
         except ClientError:
             return []
+
+    def find_unmarked(self, region: str, name: str, address: str) -> Observed | None:
+        """This account's bucket `name` in `region` carrying no lepton tags at all (a create
+        killed before its tagging call), read like `list` reads one."""
+        s3 = self.client("s3", region)
+        if self._existence(s3, name, address) != "ours" or self._region(s3, name) != region:
+            return None
+        if TAG_STACK in tag_dict(self._tags(s3, name)):
+            return None  # marked: this stack's is listed, another stack's is not ours
+        settings = {setting: self._read(region, name, setting) for setting in SETTINGS}
+        if any(value is GONE for value in settings.values()):
+            return None
+        return self._observed(address, region, name, settings)
+
+    def mark(self, current: Observed, address: str) -> None:
+        s3 = self.client("s3", current.region)
+        others = [t for t in self._tags(s3, current.id) if t.get("Key") not in (TAG_STACK, TAG_NAME)]
+        with translate(f"tagging bucket {current.id}", address):
+            s3.put_bucket_tagging(Bucket=current.id, Tagging={"TagSet": others + self.tags(address)})
 
     def update(self, primitive, properties, current, changed) -> Observed:
         return self._configure(primitive, properties, changed)

@@ -32,6 +32,17 @@ ATTRIBUTES = {
     "domain": ("aws.cloudfront_distribution", "domain_name"),
 }
 OAC_MARKER = "lepton stack "
+# lepton's fixed settings, stated as properties so that `list` reads each back (a drifted or
+# half-made distribution shows in the plan): the access control's signing...
+OAC_SIGNING = {"signing_protocol": "sigv4", "signing_behavior": "always", "origin_type": "s3"}
+# ... the distribution's price class, default cache behaviour (MaxTTL at least a year) and
+# custom origin (a load balancer, over plain HTTP)...
+PRICE_CLASS = "PriceClass_100"
+MAX_TTL = 31536000
+CACHE = {"methods": ["GET", "HEAD"], "compress": True, "min_ttl": 0, "query_string": False, "cookies": "none"}
+CUSTOM_ORIGIN = {"http_port": 80, "https_port": 443, "protocol_policy": "http-only"}
+# ... and what the bucket policy statement grants: CloudFront reads every object.
+READ_ACCESS = {"effect": "Allow", "service": "cloudfront.amazonaws.com", "action": "s3:GetObject", "objects": "*"}
 
 
 STATEMENT_PREFIX = "LeptonCdn"
@@ -60,28 +71,30 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
     prims = []
     distribution: dict[str, Any] = {
         "comment": f"lepton {stack.stack} {name}", "default_ttl": resource.default_ttl,
-        "https_only": resource.https_only,
+        "https_only": resource.https_only, "enabled": True, "price_class": PRICE_CLASS,
+        "cache": {**CACHE, "max_ttl": max(resource.default_ttl, MAX_TTL)},
     }
     if origin_kind == "bucket":
         if stack.cloud_of(resource.origin) != driver.cloud:
             raise LeptonError(f"cdn {name!r}: a CloudFront distribution in front of a bucket on "
                               f"{stack.cloud_of(resource.origin)} is not supported yet")
         oac = prim("cloudfront_oac", {"name": f"{stack.stack}-{name}"[:64],
-                                      "description": f"{OAC_MARKER}{stack.stack}: {name}/aws.cloudfront_oac"})
+                                      "description": f"{OAC_MARKER}{stack.stack}: {name}/aws.cloudfront_oac",
+                                      **OAC_SIGNING})
         distribution.update({"origin_type": "s3",
                              "origin_domain": Ref(f"{resource.origin}/aws.s3_bucket", "regional_domain_name"),
-                             "oac_id": Ref(oac.address, "id")})
+                             "oac_id": Ref(oac.address, "id"), "custom_origin": None})
         prims.append(oac)
     else:
         distribution.update({"origin_type": "custom", "origin_domain": ctx.ref(resource.origin, "dns_name"),
-                             "oac_id": None})
+                             "oac_id": None, "custom_origin": dict(CUSTOM_ORIGIN)})
     dist = prim("cloudfront_distribution", distribution)
     prims.append(dist)
     if origin_kind == "bucket":
         # In the bucket's own region: the policy is a property of the bucket.
         prims.append(prim("s3_bucket_policy", {
             "bucket": ctx.ref(resource.origin, "name"), "distribution_arn": Ref(dist.address, "arn"),
-            "statement_id": statement_id(name),
+            "statement_id": statement_id(name), "access": dict(READ_ACCESS),
         }, at=stack.region_of(resource.origin)))
     return prims
 
@@ -89,7 +102,8 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
 # -- origin access control --------------------------------------------------------------------------
 class OriginAccessControlType(AwsType):
     type_name = "aws.cloudfront_oac"
-    property_keys = frozenset({"name", "description"})
+    global_service = True
+    property_keys = frozenset({"name", "description", "signing_protocol", "signing_behavior", "origin_type"})
     output_keys = frozenset({"id"})
     replace_on = frozenset({"name"})
     name_key, name_scope = "name", NameScope.GLOBAL  # OAC names: one per account, and CloudFront is global
@@ -108,7 +122,11 @@ class OriginAccessControlType(AwsType):
             description = item.get("Description", "")
             if description.startswith(marker):
                 out.append(Observed(description[len(marker):], self.type_name, GLOBAL, item["Id"],
-                                    {"name": item["Name"], "description": description}, {"id": item["Id"]}))
+                                    {"name": item["Name"], "description": description,
+                                     "signing_protocol": item.get("SigningProtocol"),
+                                     "signing_behavior": item.get("SigningBehavior"),
+                                     "origin_type": item.get("OriginAccessControlOriginType")},
+                                    {"id": item["Id"]}))
         return out
 
     def _all(self) -> list[dict[str, Any]]:
@@ -123,30 +141,35 @@ class OriginAccessControlType(AwsType):
                 return items
 
     def create(self, primitive, properties) -> Observed:
-        # Look first: an emulator takes a second control of the same name, so only this stops a
-        # retried create from making two.
+        # Look first: an emulator takes a second control of the same name.
+        current = self._find(primitive, properties) or self.create_call(
+            primitive, "creating the origin access control", "cloudfront", "create_origin_access_control",
+            {"OriginAccessControlConfig": _oac_config(properties)},
+            pick=lambda response: Observed(primitive.address, self.type_name, GLOBAL,
+                                           response["OriginAccessControl"]["Id"], dict(properties),
+                                           {"id": response["OriginAccessControl"]["Id"]}),
+            find=lambda: self._find(primitive, properties), taken=("OriginAccessControlAlreadyExists",))
+        changed = self.differs(primitive, current, properties)
+        return self.update(primitive, properties, current, changed) if changed else current
+
+    def _find(self, primitive: Primitive, properties: dict[str, Any]) -> Observed | None:
+        """This address's earlier attempt, asked now; names are unique per account, so one
+        holding the wanted name that is not this stack's is refused."""
         with translate("looking up origin access controls", primitive.address):
             items = self._all()
         for existing in self._owned(items):
             if self.adoptable(existing, primitive.address, properties):
                 return existing
-        # Names are unique per account: one holding this name now is not this stack's.
         if any(item.get("Name") == properties["name"] for item in items):
             raise self.refuse_foreign("origin access control", properties["name"], primitive.address)
-        with translate("creating the origin access control", primitive.address):
-            oac = self.cloudfront().create_origin_access_control(OriginAccessControlConfig={
-                "Name": properties["name"], "Description": properties["description"],
-                "SigningProtocol": "sigv4", "SigningBehavior": "always", "OriginAccessControlOriginType": "s3",
-            })["OriginAccessControl"]
-        return Observed(primitive.address, self.type_name, GLOBAL, oac["Id"], dict(properties), {"id": oac["Id"]})
+        return None
 
     def update(self, primitive, properties, current, changed) -> Observed:
         cf = self.cloudfront()
         with translate("updating the origin access control", primitive.address):
             etag = cf.get_origin_access_control(Id=current.id)["ETag"]
-            cf.update_origin_access_control(Id=current.id, IfMatch=etag, OriginAccessControlConfig={
-                "Name": properties["name"], "Description": properties["description"],
-                "SigningProtocol": "sigv4", "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"})
+            cf.update_origin_access_control(Id=current.id, IfMatch=etag,
+                                            OriginAccessControlConfig=_oac_config(properties))
         return Observed(current.address, self.type_name, GLOBAL, current.id, dict(properties), current.outputs)
 
     def delete(self, current: Observed) -> None:
@@ -156,28 +179,36 @@ class OriginAccessControlType(AwsType):
             cf.delete_origin_access_control(Id=current.id, IfMatch=etag)
 
 
+def _oac_config(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"Name": properties["name"], "Description": properties["description"],
+            "SigningProtocol": properties["signing_protocol"], "SigningBehavior": properties["signing_behavior"],
+            "OriginAccessControlOriginType": properties["origin_type"]}
+
+
 # -- distribution -------------------------------------------------------------------------------------
 def _config(address: str, stack: str, properties: dict[str, Any], enabled: bool = True) -> dict[str, Any]:
     origin: dict[str, Any] = {"Id": "origin", "DomainName": properties["origin_domain"]}
     if properties["origin_type"] == "s3":
         origin.update({"S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": properties["oac_id"]})
     else:
-        origin["CustomOriginConfig"] = {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "http-only"}
-    ttl = properties["default_ttl"]
+        custom = properties["custom_origin"]
+        origin["CustomOriginConfig"] = {"HTTPPort": custom["http_port"], "HTTPSPort": custom["https_port"],
+                                        "OriginProtocolPolicy": custom["protocol_policy"]}
+    cache, methods = properties["cache"], properties["cache"]["methods"]
     return {
         "CallerReference": f"lepton/{stack}/{address}",
         "Comment": properties["comment"],
-        "Enabled": enabled,
-        "PriceClass": "PriceClass_100",
+        "Enabled": properties["enabled"] and enabled,
+        "PriceClass": properties["price_class"],
         "Origins": {"Quantity": 1, "Items": [origin]},
         "DefaultCacheBehavior": {
             "TargetOriginId": "origin",
             "ViewerProtocolPolicy": "redirect-to-https" if properties["https_only"] else "allow-all",
-            "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"],
-                               "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}},
-            "Compress": True,
-            "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
-            "MinTTL": 0, "DefaultTTL": ttl, "MaxTTL": max(ttl, 31536000),
+            "AllowedMethods": {"Quantity": len(methods), "Items": list(methods),
+                               "CachedMethods": {"Quantity": len(methods), "Items": list(methods)}},
+            "Compress": cache["compress"],
+            "ForwardedValues": {"QueryString": cache["query_string"], "Cookies": {"Forward": cache["cookies"]}},
+            "MinTTL": cache["min_ttl"], "DefaultTTL": properties["default_ttl"], "MaxTTL": cache["max_ttl"],
         },
     }
 
@@ -185,10 +216,19 @@ def _config(address: str, stack: str, properties: dict[str, Any], enabled: bool 
 def _properties(summary: dict[str, Any]) -> dict[str, Any]:
     origin = summary["Origins"]["Items"][0]
     behaviour = summary["DefaultCacheBehavior"]
+    forwarded = behaviour.get("ForwardedValues") or {}
+    custom = origin.get("CustomOriginConfig")
     properties = {
         "comment": summary.get("Comment", ""), "default_ttl": behaviour.get("DefaultTTL"),
         "https_only": behaviour.get("ViewerProtocolPolicy") == "redirect-to-https",
-        "origin_domain": origin["DomainName"],
+        "origin_domain": origin["DomainName"], "enabled": summary.get("Enabled"),
+        "price_class": summary.get("PriceClass"),
+        "cache": {"methods": (behaviour.get("AllowedMethods") or {}).get("Items"),
+                  "compress": behaviour.get("Compress"), "min_ttl": behaviour.get("MinTTL"),
+                  "max_ttl": behaviour.get("MaxTTL"), "query_string": forwarded.get("QueryString"),
+                  "cookies": (forwarded.get("Cookies") or {}).get("Forward")},
+        "custom_origin": {"http_port": custom.get("HTTPPort"), "https_port": custom.get("HTTPSPort"),
+                          "protocol_policy": custom.get("OriginProtocolPolicy")} if custom else None,
     }
     # A read that omits the origin's kind (moto drops an S3 origin config whose identity is
     # empty, and the access control id) reports nothing for these: refresh keeps state's values.
@@ -200,19 +240,23 @@ def _properties(summary: dict[str, Any]) -> dict[str, Any]:
     return properties
 
 
+def _outputs(distribution: dict[str, Any]) -> dict[str, Any]:
+    return {"id": distribution["Id"], "arn": distribution["ARN"], "domain_name": distribution["DomainName"]}
+
+
 class DistributionType(AwsType):
     type_name = "aws.cloudfront_distribution"
-    property_keys = frozenset({"comment", "default_ttl", "https_only", "origin_type", "origin_domain", "oac_id"})
+    global_service = True
+    property_keys = frozenset({"comment", "default_ttl", "https_only", "origin_type", "origin_domain", "oac_id",
+                               "enabled", "price_class", "cache", "custom_origin"})
     output_keys = frozenset({"id", "arn", "domain_name"})
-    update_notes = {k: "updates the distribution's configuration"
-                    for k in ("comment", "default_ttl", "https_only", "origin_type", "origin_domain", "oac_id")}
+    update_notes = {k: "updates the distribution's configuration" for k in sorted(property_keys)}
 
     def cloudfront(self):
         return self.client("cloudfront", API_REGION)
 
     def _observed(self, address: str, summary: dict[str, Any]) -> Observed:
-        return Observed(address, self.type_name, GLOBAL, summary["Id"], _properties(summary),
-                        {"id": summary["Id"], "arn": summary["ARN"], "domain_name": summary["DomainName"]})
+        return Observed(address, self.type_name, GLOBAL, summary["Id"], _properties(summary), _outputs(summary))
 
     def list(self, region: str) -> list[Observed]:
         return self._describe(self.discovery(GLOBAL).arns("cloudfront:distribution"))
@@ -253,22 +297,17 @@ class DistributionType(AwsType):
         return items
 
     def create(self, primitive, properties) -> Observed:
-        cf = self.cloudfront()
-        try:
-            with translate("creating the CloudFront distribution", primitive.address):
-                dist = cf.create_distribution_with_tags(DistributionConfigWithTags={
-                    "DistributionConfig": _config(primitive.address, self.stack, properties),
-                    "Tags": {"Items": self.tags(primitive.address)}})["Distribution"]
-        except LeptonError as exc:
-            # The caller reference names stack and address: taken means a retried create.
-            if error_code(exc.__cause__) != "DistributionAlreadyExists":
-                raise
-            for existing in self._describe(self._tagged_now()):
-                if existing.address == primitive.address:
-                    return self.update(primitive, properties, existing, set(properties))
-            raise
-        return Observed(primitive.address, self.type_name, GLOBAL, dist["Id"], dict(properties),
-                        {"id": dist["Id"], "arn": dist["ARN"], "domain_name": dist["DomainName"]})
+        # The caller reference names stack and address: taken means an earlier attempt.
+        current = self.create_call(
+            primitive, "creating the CloudFront distribution", "cloudfront", "create_distribution_with_tags",
+            {"DistributionConfigWithTags": {"DistributionConfig": _config(primitive.address, self.stack, properties),
+                                            "Tags": {"Items": self.tags(primitive.address)}}},
+            pick=lambda response: Observed(primitive.address, self.type_name, GLOBAL, response["Distribution"]["Id"],
+                                           dict(properties), _outputs(response["Distribution"])),
+            find=lambda: next((o for o in self._describe(self._tagged_now()) if o.address == primitive.address), None),
+            taken=("DistributionAlreadyExists",))
+        changed = self.differs(primitive, current, properties)
+        return self.update(primitive, properties, current, changed) if changed else current
 
     def update(self, primitive, properties, current, changed) -> Observed:
         cf = self.cloudfront()
@@ -278,8 +317,7 @@ class DistributionType(AwsType):
             wanted = _config(primitive.address, self.stack, properties)
             config.update({k: v for k, v in wanted.items() if k != "CallerReference"})
             dist = cf.update_distribution(Id=current.id, IfMatch=found["ETag"], DistributionConfig=config)["Distribution"]
-        return Observed(current.address, self.type_name, GLOBAL, current.id, dict(properties),
-                        {"id": dist["Id"], "arn": dist["ARN"], "domain_name": dist["DomainName"]})
+        return Observed(current.address, self.type_name, GLOBAL, current.id, dict(properties), _outputs(dist))
 
     def delete(self, current: Observed) -> None:
         cf = self.cloudfront()
@@ -301,7 +339,7 @@ class BucketPolicyType(AwsType):
     its own statement and keeps any others."""
 
     type_name = "aws.s3_bucket_policy"
-    property_keys = frozenset({"bucket", "distribution_arn", "statement_id"})
+    property_keys = frozenset({"bucket", "distribution_arn", "statement_id", "access"})
     output_keys = frozenset({"id"})
     replace_on = frozenset({"bucket", "statement_id"})
     # A statement id is unique within its bucket's policy: a successor with the same one would
@@ -309,8 +347,10 @@ class BucketPolicyType(AwsType):
     name_key, name_scope, name_parent = "statement_id", NameScope.PARENT, "bucket"
 
     def list(self, region: str) -> list[Observed]:
+        # A statement exists only while its distribution does (created after it, deleted
+        # before it): without the stack's buckets here or its distributions, nothing to read.
         buckets = self._stack_buckets(region)
-        if not buckets:
+        if not buckets or not self.discovery(GLOBAL).arns("cloudfront:distribution"):
             return []
         with ThreadPoolExecutor(max_workers=min(16, len(buckets)), thread_name_prefix="s3-policy") as pool:
             found = list(pool.map(lambda b: (b, self._policy(region, b)), buckets))
@@ -322,7 +362,8 @@ class BucketPolicyType(AwsType):
                 if resource:
                     arn = (statement.get("Condition", {}).get("StringEquals", {}) or {}).get("AWS:SourceArn")
                     out.append(Observed(f"{resource}/aws.s3_bucket_policy", self.type_name, region, f"{bucket}|{sid}",
-                                        {"bucket": bucket, "distribution_arn": arn, "statement_id": sid},
+                                        {"bucket": bucket, "distribution_arn": arn, "statement_id": sid,
+                                         "access": _access(bucket, statement)},
                                         {"id": f"{bucket}|{sid}"}))
         return out
 
@@ -342,28 +383,33 @@ class BucketPolicyType(AwsType):
 
     @staticmethod
     def _statement(properties: dict[str, Any]) -> dict[str, Any]:
+        access = properties["access"]
         return {
-            "Sid": properties["statement_id"], "Effect": "Allow",
-            "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{properties['bucket']}/*",
+            "Sid": properties["statement_id"], "Effect": access["effect"],
+            "Principal": {"Service": access["service"]}, "Action": access["action"],
+            "Resource": f"arn:aws:s3:::{properties['bucket']}/{access['objects']}",
             "Condition": {"StringEquals": {"AWS:SourceArn": properties["distribution_arn"]}},
         }
 
-    def _put(self, region: str, bucket: str, sid: str, statement: dict[str, Any] | None) -> None:
-        s3 = self.client("s3", region)
+    def _policy_with(self, region: str, bucket: str, sid: str, statement: dict[str, Any] | None) -> dict[str, Any]:
+        """The bucket's policy with statement `sid` replaced by `statement` (or removed)."""
         policy = self._policy(region, bucket) or {"Version": "2012-10-17", "Statement": []}
         statements = [s for s in policy.get("Statement", []) if s.get("Sid") != sid]
-        if statement is not None:
-            statements.append(statement)
-        if statements:
-            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({**policy, "Statement": statements}))
+        return {**policy, "Statement": statements + ([statement] if statement is not None else [])}
+
+    def _put(self, region: str, bucket: str, sid: str, statement: dict[str, Any] | None) -> None:
+        s3 = self.client("s3", region)
+        policy = self._policy_with(region, bucket, sid, statement)
+        if policy["Statement"]:
+            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
         else:
             s3.delete_bucket_policy(Bucket=bucket)
 
     def create(self, primitive, properties) -> Observed:
-        with translate("letting the distribution read the bucket", primitive.address):
-            self._put(primitive.region, properties["bucket"], properties["statement_id"],
-                      self._statement(properties))
+        self.create_call(primitive, "letting the distribution read the bucket", "s3", "put_bucket_policy", {
+            "Bucket": properties["bucket"],  # idempotent: a retry puts the same policy again
+            "Policy": json.dumps(self._policy_with(primitive.region, properties["bucket"], properties["statement_id"],
+                                                   self._statement(properties)))})
         ident = f"{properties['bucket']}|{properties['statement_id']}"
         return Observed(primitive.address, self.type_name, primitive.region, ident, dict(properties), {"id": ident})
 
@@ -373,6 +419,14 @@ class BucketPolicyType(AwsType):
     def delete(self, current: Observed) -> None:
         with missing_ok("NoSuchBucket"), translate("removing the distribution's bucket access", current.address):
             self._put(current.region, current.properties["bucket"], current.properties["statement_id"], None)
+
+
+def _access(bucket: str, statement: dict[str, Any]) -> dict[str, Any]:
+    """What a statement grants, in the shape of the `access` property."""
+    resource, prefix = statement.get("Resource", ""), f"arn:aws:s3:::{bucket}/"
+    return {"effect": statement.get("Effect"), "service": (statement.get("Principal") or {}).get("Service"),
+            "action": statement.get("Action"),
+            "objects": resource.removeprefix(prefix) if resource.startswith(prefix) else resource}
 
 
 TYPES = [OriginAccessControlType, DistributionType, BucketPolicyType]

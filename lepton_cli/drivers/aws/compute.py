@@ -14,7 +14,8 @@ from typing import Any
 from lepton_cli.catalog.resolver import InstanceType, check_instance_type, resolve_size
 from lepton_cli.drivers.aws import firewall, network
 from lepton_cli.drivers.aws.common import AwsType, translate
-from lepton_cli.drivers.aws.errors import error_code, missing_ok
+from lepton_cli.drivers.aws.errors import missing_ok
+from lepton_cli.drivers.aws.tags import tag_dict
 from lepton_cli.drivers.base import ExpandContext, NameScope, Observed, Primitive, Ref
 from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.spec.models import Compute, Stack
@@ -25,6 +26,15 @@ ATTRIBUTES = {
     "group_id": ("aws.autoscaling_group", "name"),
 }
 
+
+# Every instance's root volume (encrypted gp3, gone with the instance) and metadata service
+# (IMDSv2 only): lepton's settings, stated as properties so that a drifted template is seen.
+ROOT_VOLUME = {"device": "/dev/sda1", "type": "gp3", "encrypted": True, "delete_on_termination": True}
+METADATA = {"http_tokens": "required", "http_endpoint": "enabled"}
+CPU_METRIC = "ASGAverageCPUUtilization"
+# The group tag that says lepton keeps a scaling policy on it (policies take no tags): a
+# group without it has none of lepton's, and its policies are not even listed.
+POLICY_TAG = "lepton-scaling-policy"
 
 # With `autoscale`, the group's current capacity is the autoscaler's, not the plan's: it is set
 # (to the minimum) when the group is created and never diffed after.
@@ -89,28 +99,31 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
         "name": physical, "image_id": image_id, "instance_type": itype.name,
         "user_data": ctx.interpolate(resource.user_data) if resource.user_data else "",
         "disk_gb": resource.disk_gb, "spot": resource.spot, "security_group_ids": [Ref(sg.address, "id")],
+        "root_volume": dict(ROOT_VOLUME), "metadata": dict(METADATA),
     })
     size = (resource.autoscale.min, resource.autoscale.max) if resource.autoscale else (resource.desired_count,) * 2
     group = prim("autoscaling_group", {
-        "name": physical, "launch_template_id": Ref(template.address, "id"),
+        "name": physical, "launch_template_id": Ref(template.address, "id"), "launch_template_version": "$Default",
         "min_size": size[0], "max_size": size[1], "desired_capacity": resource.desired_count,
         "subnet_ids": network.subnet_refs(region, resource.zones),
     }, AUTOSCALER_OWNS if resource.autoscale else frozenset())
     prims = [sg, template, group]
     if resource.autoscale:
         prims.append(prim("scaling_policy", {"name": f"{physical}-cpu", "group_name": Ref(group.address, "name"),
-                                             "target_cpu": float(resource.autoscale.target_cpu)}))
+                                             "metric": CPU_METRIC, "target_cpu": float(resource.autoscale.target_cpu)}))
     return prims
 
 
 # -- launch template ------------------------------------------------------------------------------
 def _template_data(properties: dict[str, Any]) -> dict[str, Any]:
+    root, metadata = properties["root_volume"], properties["metadata"]
     data: dict[str, Any] = {
         "ImageId": properties["image_id"], "InstanceType": properties["instance_type"],
         "SecurityGroupIds": list(properties["security_group_ids"]),
-        "BlockDeviceMappings": [{"DeviceName": "/dev/sda1", "Ebs": {
-            "VolumeSize": properties["disk_gb"], "VolumeType": "gp3", "DeleteOnTermination": True, "Encrypted": True}}],
-        "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+        "BlockDeviceMappings": [{"DeviceName": root["device"], "Ebs": {
+            "VolumeSize": properties["disk_gb"], "VolumeType": root["type"],
+            "DeleteOnTermination": root["delete_on_termination"], "Encrypted": root["encrypted"]}}],
+        "MetadataOptions": {"HttpTokens": metadata["http_tokens"], "HttpEndpoint": metadata["http_endpoint"]},
     }
     if properties["user_data"]:
         data["UserData"] = base64.b64encode(properties["user_data"].encode()).decode()
@@ -120,28 +133,36 @@ def _template_data(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def _template_properties(name: str, data: dict[str, Any]) -> dict[str, Any]:
-    disks = data.get("BlockDeviceMappings") or [{}]
+    disk = (data.get("BlockDeviceMappings") or [{}])[0]
+    ebs, metadata = disk.get("Ebs", {}), data.get("MetadataOptions") or {}
     user_data = data.get("UserData")
     return {
         "name": name, "image_id": data.get("ImageId"), "instance_type": data.get("InstanceType"),
         "user_data": base64.b64decode(user_data).decode(errors="replace") if user_data else "",
-        "disk_gb": disks[0].get("Ebs", {}).get("VolumeSize"),
+        "disk_gb": ebs.get("VolumeSize"),
         "spot": (data.get("InstanceMarketOptions") or {}).get("MarketType") == "spot",
         "security_group_ids": list(data.get("SecurityGroupIds", [])),
+        "root_volume": {"device": disk.get("DeviceName"), "type": ebs.get("VolumeType"),
+                        "encrypted": ebs.get("Encrypted"), "delete_on_termination": ebs.get("DeleteOnTermination")},
+        "metadata": {"http_tokens": metadata.get("HttpTokens"), "http_endpoint": metadata.get("HttpEndpoint")},
     }
 
 
 class LaunchTemplateType(AwsType):
     type_name = "aws.launch_template"
     property_keys = frozenset({"name", "image_id", "instance_type", "user_data", "disk_gb", "spot",
-                               "security_group_ids"})
+                               "security_group_ids", "root_volume", "metadata"})
     output_keys = frozenset({"id", "name", "version"})
     replace_on = frozenset({"name"})
     name_key, name_scope = "name", NameScope.REGION  # template names: one per account and region
-    update_notes = {k: "rolls a new launch template version"
-                    for k in ("image_id", "instance_type", "user_data", "disk_gb", "spot", "security_group_ids")}
+    update_notes = {k: "rolls a new launch template version" for k in (
+        "image_id", "instance_type", "user_data", "disk_gb", "spot", "security_group_ids", "root_volume", "metadata")}
 
     def list(self, region: str) -> list[Observed]:
+        # Templates are not in (moto's) tagging API, but name the stack's security group: none
+        # exist where discovery finds no network of the stack.
+        if not self.discovery(region).networked():
+            return []
         owned = {t["LaunchTemplateId"]: (address, t)
                  for address, t in self.ec2_owned(region, "describe_launch_templates", "LaunchTemplates", page_size=200)}
         if not owned:
@@ -162,34 +183,42 @@ class LaunchTemplateType(AwsType):
                          "version": version["VersionNumber"]})
 
     def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
+        current = self.create_call(primitive, "creating the launch template", "ec2", "create_launch_template", {
+            "LaunchTemplateName": properties["name"], "LaunchTemplateData": _template_data(properties),
+            "TagSpecifications": [{"ResourceType": "launch-template", "Tags": self.tags(primitive.address)}],
+        }, pick=lambda response: Observed(
+            primitive.address, self.type_name, primitive.region, response["LaunchTemplate"]["LaunchTemplateId"],
+            dict(properties), {"id": response["LaunchTemplate"]["LaunchTemplateId"], "name": properties["name"],
+                               "version": response["LaunchTemplate"]["LatestVersionNumber"]}),
+            find=lambda: self._find(primitive, properties), taken=("InvalidLaunchTemplateName.AlreadyExistsException",))
+        changed = self.differs(primitive, current, properties)
+        return self.update(primitive, properties, current, changed) if changed else current
+
+    def _find(self, primitive: Primitive, properties: dict[str, Any]) -> Observed | None:
+        """The template holding the wanted name, asked now: this address's earlier attempt (as
+        `list` reads it), or someone else's (refused)."""
         ec2 = self.client("ec2", primitive.region)
-        try:
-            with translate("creating the launch template", primitive.address):
-                template = ec2.create_launch_template(
-                    LaunchTemplateName=properties["name"], LaunchTemplateData=_template_data(properties),
-                    TagSpecifications=[{"ResourceType": "launch-template", "Tags": self.tags(primitive.address)}],
-                )["LaunchTemplate"]
-        except LeptonError as exc:
-            if error_code(exc.__cause__) not in ("InvalidLaunchTemplateName.AlreadyExistsException",):
-                raise
-            with translate("reading the launch template", primitive.address):
-                template = ec2.describe_launch_templates(LaunchTemplateNames=[properties["name"]])["LaunchTemplates"][0]
+        with missing_ok("InvalidLaunchTemplateName.NotFoundException"), \
+                translate("reading the launch template", primitive.address):
+            (template,) = ec2.describe_launch_templates(LaunchTemplateNames=[properties["name"]])["LaunchTemplates"]
             if self.owned(template.get("Tags")) != primitive.address:
                 raise self.refuse_foreign("launch template", properties["name"], primitive.address, template.get("Tags"))
-            current = Observed(primitive.address, self.type_name, primitive.region, template["LaunchTemplateId"], {},
-                               {"id": template["LaunchTemplateId"], "name": properties["name"]})
-            return self.update(primitive, properties, current, set(properties))
-        return Observed(primitive.address, self.type_name, primitive.region, template["LaunchTemplateId"],
-                        dict(properties), {"id": template["LaunchTemplateId"], "name": properties["name"],
-                                           "version": template["LatestVersionNumber"]})
+            (version,) = ec2.describe_launch_template_versions(
+                LaunchTemplateId=template["LaunchTemplateId"], Versions=["$Default"])["LaunchTemplateVersions"]
+            found = self._observed(primitive.address, primitive.region, template, version)
+            self.claim("launch template", properties["name"], primitive, properties, found, template.get("Tags"))
+            return found
+        return None
 
     def update(self, primitive, properties, current, changed) -> Observed:
-        ec2 = self.client("ec2", primitive.region)
+        version = self.create_call(primitive, "rolling a new launch template version", "ec2",
+                                   "create_launch_template_version", {
+                                       "LaunchTemplateId": current.id, "LaunchTemplateData": _template_data(properties),
+                                       "VersionDescription": "lepton apply"},
+                                   pick=lambda response: response["LaunchTemplateVersion"]["VersionNumber"])
         with translate("rolling a new launch template version", primitive.address):
-            version = ec2.create_launch_template_version(
-                LaunchTemplateId=current.id, LaunchTemplateData=_template_data(properties),
-                VersionDescription="lepton apply")["LaunchTemplateVersion"]["VersionNumber"]
-            ec2.modify_launch_template(LaunchTemplateId=current.id, DefaultVersion=str(version))
+            self.client("ec2", primitive.region).modify_launch_template(
+                LaunchTemplateId=current.id, DefaultVersion=str(version))
         return Observed(current.address, self.type_name, current.region, current.id, dict(properties),
                         {"id": current.id, "name": properties["name"], "version": version})
 
@@ -203,23 +232,25 @@ class LaunchTemplateType(AwsType):
 # -- autoscaling group --------------------------------------------------------------------------------
 class AutoscalingGroupType(AwsType):
     type_name = "aws.autoscaling_group"
-    property_keys = frozenset({"name", "launch_template_id", "min_size", "max_size", "desired_capacity",
-                               "subnet_ids"})
+    property_keys = frozenset({"name", "launch_template_id", "launch_template_version", "min_size", "max_size",
+                               "desired_capacity", "subnet_ids"})
     output_keys = frozenset({"id", "arn", "name", "target_group_arns"})
     replace_on = frozenset({"name"})
     name_key, name_scope = "name", NameScope.REGION  # group names: one per account and region
     update_notes = {"desired_capacity": "changes desired capacity", "min_size": "changes group bounds",
                     "max_size": "changes group bounds", "subnet_ids": "moves the group's zones",
-                    "launch_template_id": "switches launch template"}
+                    "launch_template_id": "switches launch template",
+                    "launch_template_version": "switches launch template version"}
 
     def normalize(self, properties):
         return {**properties, "subnet_ids": sorted(properties["subnet_ids"])}
 
     def _observed(self, address: str, region: str, group: dict[str, Any]) -> Observed:
-        template = (group.get("LaunchTemplate") or {}).get("LaunchTemplateId")
+        template = group.get("LaunchTemplate") or {}
         subnets = sorted(s for s in group.get("VPCZoneIdentifier", "").split(",") if s)
         return Observed(address, self.type_name, region, group["AutoScalingGroupName"],
-                        {"name": group["AutoScalingGroupName"], "launch_template_id": template,
+                        {"name": group["AutoScalingGroupName"], "launch_template_id": template.get("LaunchTemplateId"),
+                         "launch_template_version": template.get("Version"),
                          "min_size": group["MinSize"], "max_size": group["MaxSize"],
                          "desired_capacity": group["DesiredCapacity"], "subnet_ids": subnets},
                         {"id": group["AutoScalingGroupARN"], "arn": group["AutoScalingGroupARN"],
@@ -231,7 +262,8 @@ class AutoscalingGroupType(AwsType):
 
     def _settings(self, properties: dict[str, Any]) -> dict[str, Any]:
         return {"AutoScalingGroupName": properties["name"],
-                "LaunchTemplate": {"LaunchTemplateId": properties["launch_template_id"], "Version": "$Default"},
+                "LaunchTemplate": {"LaunchTemplateId": properties["launch_template_id"],
+                                   "Version": properties["launch_template_version"]},
                 "MinSize": properties["min_size"], "MaxSize": properties["max_size"],
                 "DesiredCapacity": properties["desired_capacity"],
                 "VPCZoneIdentifier": ",".join(properties["subnet_ids"])}
@@ -242,19 +274,27 @@ class AutoscalingGroupType(AwsType):
                 AutoScalingGroupNames=[name])["AutoScalingGroups"]
         return groups[0] if groups else None
 
+    def _find(self, primitive: Primitive, properties: dict[str, Any]) -> dict[str, Any] | None:
+        """The group holding the wanted name, asked now: this address's (adopted), or someone
+        else's (refused)."""
+        group = self._read(primitive.region, properties["name"])
+        if group is not None:
+            self.claim("autoscaling group", properties["name"], primitive, properties,
+                       self._observed(primitive.address, primitive.region, group), group.get("Tags"))
+        return group
+
     def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
-        asg = self.client("autoscaling", primitive.region)
-        existing = self._read(primitive.region, properties["name"])
-        if existing is not None:
-            if self.owned(existing.get("Tags")) != primitive.address:
-                raise self.refuse_foreign("autoscaling group", properties["name"], primitive.address, existing.get("Tags"))
-            current = self._observed(primitive.address, primitive.region, existing)
-            return self.update(primitive, properties, current, set(properties))
-        tags = [{**t, "PropagateAtLaunch": True, "ResourceId": properties["name"], "ResourceType": "auto-scaling-group"}
-                for t in self.tags(primitive.address, properties["name"])]
-        with translate("creating the autoscaling group", primitive.address):
-            asg.create_auto_scaling_group(**self._settings(properties), Tags=tags)
-        return self._observed(primitive.address, primitive.region, self._read(primitive.region, properties["name"]))
+        group = self._find(primitive, properties)
+        if group is None:
+            tags = [{**t, "PropagateAtLaunch": True, "ResourceId": properties["name"],
+                     "ResourceType": "auto-scaling-group"} for t in self.tags(primitive.address, properties["name"])]
+            group = self.create_call(primitive, "creating the autoscaling group", "autoscaling",
+                                     "create_auto_scaling_group", {**self._settings(properties), "Tags": tags},
+                                     pick=lambda _: None, find=lambda: self._find(primitive, properties),
+                                     taken=("AlreadyExists",)) or self._read(primitive.region, properties["name"])
+        current = self._observed(primitive.address, primitive.region, group)
+        changed = self.differs(primitive, current, properties)
+        return self.update(primitive, properties, current, changed) if changed else current
 
     def update(self, primitive, properties, current, changed) -> Observed:
         with translate("updating the autoscaling group", primitive.address):
@@ -288,43 +328,50 @@ def _group_gone_waiter(client, sandbox: bool):
 # -- target tracking policy -------------------------------------------------------------------------
 class ScalingPolicyType(AwsType):
     """A target-tracking policy on average CPU. Policies carry no tags: they are found through
-    the stack's (tagged) groups and named `<group>-cpu`."""
+    the stack's (tagged) groups, each marked with the `POLICY_TAG` naming lepton's policy on it
+    (set before the policy is put, removed after it is deleted), so a group without the mark
+    costs no policy listing."""
 
     type_name = "aws.scaling_policy"
-    property_keys = frozenset({"name", "group_name", "target_cpu"})
+    property_keys = frozenset({"name", "group_name", "metric", "target_cpu"})
     output_keys = frozenset({"id", "arn"})
     replace_on = frozenset({"name", "group_name"})
     # Policy names are unique per group: PutScalingPolicy on a taken name overwrites that policy.
     name_key, name_scope, name_parent = "name", NameScope.PARENT, "group_name"
 
     def list(self, region: str) -> list[Observed]:
-        groups = {g["AutoScalingGroupName"]: address for address, g in self.discovery(region).groups()}
-        if not groups:
+        marked = {g["AutoScalingGroupName"]: (address, tag_dict(g.get("Tags")).get(POLICY_TAG))
+                  for address, g in self.discovery(region).groups() if POLICY_TAG in tag_dict(g.get("Tags"))}
+        if not marked:
             return []
         out = []
         for policy in self.paginate("autoscaling", region, "describe_policies", "ScalingPolicies"):
             group = policy.get("AutoScalingGroupName")
-            if group in groups and policy["PolicyName"] == f"{group}-cpu":
-                resource = groups[group].split("/", 1)[0]
+            if group in marked and policy["PolicyName"] == marked[group][1]:
+                resource = marked[group][0].split("/", 1)[0]
                 config = policy.get("TargetTrackingConfiguration") or {}
+                metric = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
                 out.append(Observed(f"{resource}/aws.scaling_policy", self.type_name, region, policy["PolicyARN"],
-                                    {"name": policy["PolicyName"], "group_name": group,
+                                    {"name": policy["PolicyName"], "group_name": group, "metric": metric,
                                      "target_cpu": float(config.get("TargetValue", 0))},
                                     {"id": policy["PolicyARN"], "arn": policy["PolicyARN"]}))
         return out
 
     def create(self, primitive, properties) -> Observed:
-        asg = self.client("autoscaling", primitive.region)
-        with translate("setting the CPU scaling policy", primitive.address):
-            arn = asg.put_scaling_policy(
-                AutoScalingGroupName=properties["group_name"], PolicyName=properties["name"],
-                PolicyType="TargetTrackingScaling",
-                TargetTrackingConfiguration={
-                    "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
-                    "TargetValue": properties["target_cpu"]}).get("PolicyARN")
-            if arn is None:  # not every implementation echoes it: read it back
-                arn = asg.describe_policies(AutoScalingGroupName=properties["group_name"],
-                                            PolicyNames=[properties["name"]])["ScalingPolicies"][0]["PolicyARN"]
+        group = properties["group_name"]
+        self.create_call(primitive, "marking the group's scaling policy", "autoscaling", "create_or_update_tags", {
+            "Tags": [{"ResourceId": group, "ResourceType": "auto-scaling-group", "Key": POLICY_TAG,
+                      "Value": properties["name"], "PropagateAtLaunch": False}]})
+        arn = self.create_call(primitive, "setting the CPU scaling policy", "autoscaling", "put_scaling_policy", {
+            "AutoScalingGroupName": group, "PolicyName": properties["name"], "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingConfiguration": {
+                "PredefinedMetricSpecification": {"PredefinedMetricType": properties["metric"]},
+                "TargetValue": properties["target_cpu"]},
+        }, pick=lambda response: response.get("PolicyARN"))
+        if arn is None:  # not every implementation echoes it: read it back
+            with translate("reading the CPU scaling policy", primitive.address):
+                arn = self.client("autoscaling", primitive.region).describe_policies(
+                    AutoScalingGroupName=group, PolicyNames=[properties["name"]])["ScalingPolicies"][0]["PolicyARN"]
         return Observed(primitive.address, self.type_name, primitive.region, arn, dict(properties),
                         {"id": arn, "arn": arn})
 
@@ -332,9 +379,12 @@ class ScalingPolicyType(AwsType):
         return self.create(primitive, properties)  # put_scaling_policy overwrites in place
 
     def delete(self, current: Observed) -> None:
+        asg = self.client("autoscaling", current.region)
+        group = current.properties["group_name"]
         with missing_ok("ValidationError"), translate("deleting the scaling policy", current.address):
-            self.client("autoscaling", current.region).delete_policy(
-                AutoScalingGroupName=current.properties["group_name"], PolicyName=current.properties["name"])
+            asg.delete_policy(AutoScalingGroupName=group, PolicyName=current.properties["name"])
+        with missing_ok("ValidationError"), translate("unmarking the group's scaling policy", current.address):
+            asg.delete_tags(Tags=[{"ResourceId": group, "ResourceType": "auto-scaling-group", "Key": POLICY_TAG}])
 
 
 TYPES = [LaunchTemplateType, AutoscalingGroupType, ScalingPolicyType]

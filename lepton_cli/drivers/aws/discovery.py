@@ -5,13 +5,21 @@ batched calls, shared by every primitive type's `list`, so no type repeats them.
   no resource type: every tagged object the stack owns, recorded in state or not (destroy must
   find what a crashed run never recorded).
 - The stack's autoscaling groups, which the tagging API does not cover: one filtered,
-  paginated `DescribeAutoScalingGroups`, made the first time a type asks.
+  paginated `DescribeAutoScalingGroups`, made the first time a type asks, and only where the
+  stack has a network (`networked`).
 - Which of the stack's buckets are in this region: S3 names are global and the tagging API may
   answer for buckets of every region (moto does), so one `ListBuckets` limited to the region
   decides, made the first time a type asks; never a `GetBucketLocation` per bucket.
 
 CloudFront is global: its objects are found by the tagging API in us-east-1, so the "global"
 region shares us-east-1's discovery.
+
+A type's `list` costs nothing where the stack has nothing of its kind. The tagging API reports
+the network's EC2 kinds (`NETWORK_KINDS`; moto too: moto/ec2/models/__init__.py,
+`iter_tagged_resources`), but neither autoscaling groups nor (in moto) launch templates. Those
+live only inside the stack's network (a group in its subnets, a template naming its security
+group), which lepton creates before them and deletes after them: where the tagging API finds
+no network object of the stack, there are no groups or templates to describe either.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ API_REGION = "us-east-1"  # where global APIs (CloudFront, its tags) are called
 TAGGING_PAGE = 100  # GetResources' largest ResourcesPerPage
 TAGS_PAGE = 500  # ... and TagsPerPage (an emulator may cut pages by tag count)
 GROUPS_PAGE = 100  # DescribeAutoScalingGroups' largest MaxRecords
+NETWORK_KINDS = ("ec2:vpc", "ec2:subnet", "ec2:internet-gateway", "ec2:route-table", "ec2:security-group")
 
 T = TypeVar("T")
 
@@ -74,12 +83,17 @@ class AwsDiscovery:
                  buckets: Callable[[], dict[str, str]]):
         self.region = region
         self.tagged = tagged
-        self.groups = _Once(groups)  # [(address, group)] of the stack's autoscaling groups
+        # [(address, group)] of the stack's autoscaling groups: none outside its network.
+        self.groups = _Once(lambda: groups() if self.networked() else [])
         self.buckets = _Once(buckets)  # bucket name -> address, for the buckets in this region
 
     def arns(self, kind: str) -> dict[str, str]:
         """ARN -> address of the stack's tagged objects of `kind` (see `arn_kind`)."""
         return self.tagged.get(kind, {})
+
+    def networked(self) -> bool:
+        """Whether the stack has any network object here: else it has no groups or templates."""
+        return any(self.tagged.get(kind) for kind in NETWORK_KINDS)
 
 
 def discover(driver: "AwsDriver", region: str) -> AwsDiscovery:

@@ -51,9 +51,13 @@ class AwsDriver(Driver):
             return boto3.session.Session(**SANDBOX_CREDENTIALS)
         return boto3.session.Session()
 
-    def client(self, service: str, region: str):
-        """A cached, thread-safe boto3 client (clients are thread-safe; creating them is not)."""
-        key = (service, region)
+    def client(self, service: str, region: str, retries: bool = True):
+        """A cached, thread-safe boto3 client (clients are thread-safe; creating them is not).
+
+        `retries=False`: a second client with botocore's retries off, for the create calls
+        lepton retries itself (`AwsType.create_call`): botocore would blindly resend a create
+        whose answer was lost after the work was done, and make a second object."""
+        key = (service, region, retries)
         with self._lock:
             if key not in self._clients:
                 from botocore.config import Config
@@ -61,7 +65,8 @@ class AwsDriver(Driver):
                 options: dict[str, Any] = {
                     "region_name": region,
                     "config": Config(
-                        retries={"mode": "standard", "max_attempts": 8},
+                        retries={"mode": "standard", "max_attempts": 8} if retries else
+                        {"mode": "standard", "total_max_attempts": 1},
                         max_pool_connections=32,
                         s3={"addressing_style": "path"} if self.config.sandbox else {},
                     ),

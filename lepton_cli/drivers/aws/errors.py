@@ -68,3 +68,8 @@ class missing_ok:
             return False
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         return error_code(cause) in self.codes
+
+
+# The same, for a call whose earlier attempt did the work (a resent CreateRoute says
+# RouteAlreadyExists): done is success.
+already_done = missing_ok

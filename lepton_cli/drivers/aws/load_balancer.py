@@ -20,7 +20,7 @@ from typing import Any
 
 from lepton_cli.drivers.aws import firewall, network
 from lepton_cli.drivers.aws.common import AwsType, translate
-from lepton_cli.drivers.aws.errors import error_code, missing_ok
+from lepton_cli.drivers.aws.errors import missing_ok
 from lepton_cli.drivers.base import ExpandContext, NameScope, Observed, Primitive, Ref
 from lepton_cli.drivers.names import fit
 from lepton_cli.errors import Diagnostic, LeptonError
@@ -93,7 +93,7 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
     ingress = [{"protocol": "tcp", "port": l.port, "cidr": "0.0.0.0/0"} for l in resource.listeners]
     sg = firewall.security_group(stack.stack, name, region, "load_balancer", ingress, vpc)
     balancer = prim("lb", {
-        "name": short_name(stack.stack, name), "type": kind,
+        "name": short_name(stack.stack, name), "type": kind, "scheme": "internet-facing",
         "subnet_ids": network.subnet_refs(region, driver.zone_count(stack, region)),
         "security_group_ids": [Ref(sg.address, "id")],
     })
@@ -104,9 +104,10 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
                                  "interval": health.interval, "healthy_threshold": health.healthy_threshold,
                                  "unhealthy_threshold": health.unhealthy_threshold}
         check["path"] = health.path if kind == "application" else None
+        check["protocol"] = "HTTP" if kind == "application" else "TCP"
         groups[port] = prim("lb_target_group", {
             "name": short_name(stack.stack, name, str(port)), "protocol": "HTTP" if kind == "application" else "TCP",
-            "port": port, "vpc_id": vpc, "health_check": check,
+            "port": port, "vpc_id": vpc, "target_type": "instance", "health_check": check,
         }, str(port))
     listeners = [prim("lb_listener", {
         "load_balancer_arn": Ref(balancer.address, "arn"), "port": l.port,
@@ -129,11 +130,25 @@ def _batches(items: list[str]) -> list[list[str]]:
 
 
 # -- load balancer ------------------------------------------------------------------------------------
+def _find_named(ptype: AwsType, primitive: Primitive, properties: dict[str, Any], kind: str, describe: str,
+                key: str, arn_key: str, missing: str) -> dict[str, Any] | None:
+    """The balancer or target group holding the wanted name, asked now (names are unique per
+    region): this address's (adopted), or someone else's (refused)."""
+    elb = ptype.client("elbv2", primitive.region)
+    with missing_ok(missing), translate(f"looking up {kind}s", primitive.address):
+        found = getattr(elb, describe)(Names=[properties["name"]])[key][0]
+        tags = _tags_of(elb, [found[arn_key]]).get(found[arn_key])
+        ptype.claim(kind, properties["name"], primitive, properties,
+                    ptype._observed(primitive.address, primitive.region, found), tags)
+        return found
+    return None
+
+
 class LoadBalancerType(AwsType):
     type_name = "aws.lb"
-    property_keys = frozenset({"name", "type", "subnet_ids", "security_group_ids"})
+    property_keys = frozenset({"name", "type", "scheme", "subnet_ids", "security_group_ids"})
     output_keys = frozenset({"id", "arn", "name", "dns_name", "zone_id"})
-    replace_on = frozenset({"name", "type"})
+    replace_on = frozenset({"name", "type", "scheme"})
     name_key, name_scope = "name", NameScope.REGION  # load balancer names: one per account and region
     update_notes = {"subnet_ids": "moves the load balancer's subnets",
                     "security_group_ids": "changes the load balancer's security groups"}
@@ -144,7 +159,7 @@ class LoadBalancerType(AwsType):
 
     def _observed(self, address: str, region: str, lb: dict[str, Any]) -> Observed:
         return Observed(address, self.type_name, region, lb["LoadBalancerArn"], {
-            "name": lb["LoadBalancerName"], "type": lb["Type"],
+            "name": lb["LoadBalancerName"], "type": lb["Type"], "scheme": lb.get("Scheme"),
             "subnet_ids": sorted(z["SubnetId"] for z in lb.get("AvailabilityZones", [])),
             "security_group_ids": sorted(lb.get("SecurityGroups", [])),
         }, {"id": lb["LoadBalancerArn"], "arn": lb["LoadBalancerArn"], "name": lb["LoadBalancerName"],
@@ -161,33 +176,26 @@ class LoadBalancerType(AwsType):
         return out
 
     def create(self, primitive: Primitive, properties: dict[str, Any]) -> Observed:
-        elb = self.client("elbv2", primitive.region)
-        existing = self._by_name(elb, properties["name"])
-        if existing is not None:
-            tags = _tags_of(elb, [existing["LoadBalancerArn"]]).get(existing["LoadBalancerArn"])
-            if self.owned(tags) != primitive.address:
-                raise self.refuse_foreign("load balancer", properties["name"], primitive.address, tags)
-            current = self._observed(primitive.address, primitive.region, existing)
-            return self.update(primitive, properties, current, {"subnet_ids", "security_group_ids"})
-        with translate("creating the load balancer", primitive.address):
-            lb = elb.create_load_balancer(
-                Name=properties["name"], Type=properties["type"], Scheme="internet-facing",
-                Subnets=list(properties["subnet_ids"]), SecurityGroups=list(properties["security_group_ids"]),
-                Tags=self.tags(primitive.address))["LoadBalancers"][0]
-            elb.get_waiter("load_balancer_available").wait(
+        # Look first: AWS answers a second create of the same settings with the first balancer,
+        # but an emulator makes another of the same name.
+        lb = self._find(primitive, properties) or self.create_call(
+            primitive, "creating the load balancer", "elbv2", "create_load_balancer", {
+                "Name": properties["name"], "Type": properties["type"], "Scheme": properties["scheme"],
+                "Subnets": list(properties["subnet_ids"]), "SecurityGroups": list(properties["security_group_ids"]),
+                "Tags": self.tags(primitive.address)},
+            pick=lambda response: response["LoadBalancers"][0], find=lambda: self._find(primitive, properties),
+            taken=("DuplicateLoadBalancerName",))
+        with translate("waiting for the load balancer", primitive.address):
+            self.client("elbv2", primitive.region).get_waiter("load_balancer_available").wait(
                 LoadBalancerArns=[lb["LoadBalancerArn"]],
                 WaiterConfig={"Delay": 1 if self.driver.config.sandbox else 15, "MaxAttempts": 80})
-        return self._observed(primitive.address, primitive.region, lb)
+        current = self._observed(primitive.address, primitive.region, lb)
+        changed = self.differs(primitive, current, properties)
+        return self.update(primitive, properties, current, changed) if changed else current
 
-    @staticmethod
-    def _by_name(elb, name: str) -> dict[str, Any] | None:
-        try:
-            with translate("looking up load balancers"):
-                return elb.describe_load_balancers(Names=[name])["LoadBalancers"][0]
-        except LeptonError as exc:
-            if error_code(exc.__cause__) == "LoadBalancerNotFound":
-                return None
-            raise
+    def _find(self, primitive: Primitive, properties: dict[str, Any]) -> dict[str, Any] | None:
+        return _find_named(self, primitive, properties, "load balancer", "describe_load_balancers",
+                           "LoadBalancers", "LoadBalancerArn", "LoadBalancerNotFound")
 
     def update(self, primitive, properties, current, changed) -> Observed:
         elb = self.client("elbv2", primitive.region)
@@ -220,9 +228,9 @@ def _tags_of(elb, arns: list[str]) -> dict[str, list[dict[str, str]]]:
 # -- target group ------------------------------------------------------------------------------------
 class TargetGroupType(AwsType):
     type_name = "aws.lb_target_group"
-    property_keys = frozenset({"name", "protocol", "port", "vpc_id", "health_check"})
+    property_keys = frozenset({"name", "protocol", "port", "vpc_id", "target_type", "health_check"})
     output_keys = frozenset({"id", "arn", "name"})
-    replace_on = frozenset({"name", "protocol", "port", "vpc_id"})
+    replace_on = frozenset({"name", "protocol", "port", "vpc_id", "target_type"})
     name_key, name_scope = "name", NameScope.REGION  # target group names: one per account and region
     update_notes = {"health_check": "changes the health check"}
 
@@ -230,11 +238,12 @@ class TargetGroupType(AwsType):
         matcher_path = tg.get("HealthCheckPath") if tg.get("HealthCheckProtocol") in ("HTTP", "HTTPS") else None
         return Observed(address, self.type_name, region, tg["TargetGroupArn"], {
             "name": tg["TargetGroupName"], "protocol": tg["Protocol"], "port": tg["Port"], "vpc_id": tg["VpcId"],
+            "target_type": tg.get("TargetType"),
             "health_check": {"port": tg.get("HealthCheckPort", "traffic-port"),
                              "interval": tg.get("HealthCheckIntervalSeconds"),
                              "healthy_threshold": tg.get("HealthyThresholdCount"),
                              "unhealthy_threshold": tg.get("UnhealthyThresholdCount"),
-                             "path": matcher_path},
+                             "path": matcher_path, "protocol": tg.get("HealthCheckProtocol")},
         }, {"id": tg["TargetGroupArn"], "arn": tg["TargetGroupArn"], "name": tg["TargetGroupName"]})
 
     def list(self, region: str) -> list[Observed]:
@@ -252,34 +261,26 @@ class TargetGroupType(AwsType):
         check = properties["health_check"]
         args = {"HealthCheckPort": check["port"], "HealthCheckIntervalSeconds": check["interval"],
                 "HealthyThresholdCount": check["healthy_threshold"],
-                "UnhealthyThresholdCount": check["unhealthy_threshold"]}
+                "UnhealthyThresholdCount": check["unhealthy_threshold"], "HealthCheckProtocol": check["protocol"]}
         if check["path"] is not None:
-            args.update({"HealthCheckProtocol": "HTTP", "HealthCheckPath": check["path"]})
-        else:
-            args["HealthCheckProtocol"] = "TCP"
+            args["HealthCheckPath"] = check["path"]
         return args
 
     def create(self, primitive, properties) -> Observed:
-        elb = self.client("elbv2", primitive.region)
-        try:
-            with translate("looking up target groups"):
-                existing = elb.describe_target_groups(Names=[properties["name"]])["TargetGroups"]
-        except LeptonError as exc:
-            if error_code(exc.__cause__) != "TargetGroupNotFound":
-                raise
-            existing = []
-        if existing:
-            tags = _tags_of(elb, [existing[0]["TargetGroupArn"]]).get(existing[0]["TargetGroupArn"])
-            if self.owned(tags) != primitive.address:
-                raise self.refuse_foreign("target group", properties["name"], primitive.address, tags)
-            return self.update(primitive, properties, self._observed(primitive.address, primitive.region, existing[0]),
-                               {"health_check"})
-        with translate("creating the target group", primitive.address):
-            tg = elb.create_target_group(
-                Name=properties["name"], Protocol=properties["protocol"], Port=properties["port"],
-                VpcId=properties["vpc_id"], TargetType="instance", Tags=self.tags(primitive.address),
-                **self._health(properties))["TargetGroups"][0]
-        return self._observed(primitive.address, primitive.region, tg)
+        tg = self._find(primitive, properties) or self.create_call(
+            primitive, "creating the target group", "elbv2", "create_target_group", {
+                "Name": properties["name"], "Protocol": properties["protocol"], "Port": properties["port"],
+                "VpcId": properties["vpc_id"], "TargetType": properties["target_type"],
+                "Tags": self.tags(primitive.address), **self._health(properties)},
+            pick=lambda response: response["TargetGroups"][0], find=lambda: self._find(primitive, properties),
+            taken=("DuplicateTargetGroupName",))
+        current = self._observed(primitive.address, primitive.region, tg)
+        changed = self.differs(primitive, current, properties)
+        return self.update(primitive, properties, current, changed) if changed else current
+
+    def _find(self, primitive: Primitive, properties: dict[str, Any]) -> dict[str, Any] | None:
+        return _find_named(self, primitive, properties, "target group", "describe_target_groups",
+                           "TargetGroups", "TargetGroupArn", "TargetGroupNotFound")
 
     def update(self, primitive, properties, current, changed) -> Observed:
         elb = self.client("elbv2", primitive.region)
@@ -337,17 +338,28 @@ class ListenerType(AwsType):
         return args
 
     def create(self, primitive, properties) -> Observed:
+        listener = self._find(primitive, properties) or self.create_call(
+            primitive, "creating the listener", "elbv2", "create_listener", {
+                "LoadBalancerArn": properties["load_balancer_arn"], "Tags": self.tags(primitive.address),
+                **self._args(properties)},
+            pick=lambda response: response["Listeners"][0], find=lambda: self._find(primitive, properties),
+            taken=("DuplicateListener",))
+        current = self._observed(primitive.address, primitive.region, listener)
+        changed = self.differs(primitive, current, properties)
+        return self.update(primitive, properties, current, changed) if changed else current
+
+    def _find(self, primitive: Primitive, properties: dict[str, Any]) -> dict[str, Any] | None:
+        """This address's listener on the load balancer, asked now; a listener of another
+        holding the wanted port is refused (CreateListener answers with an existing listener of
+        the same settings: never take one that is not this address's)."""
         elb = self.client("elbv2", primitive.region)
         with translate("reading listeners", primitive.address):
             existing = elb.describe_listeners(LoadBalancerArn=properties["load_balancer_arn"])["Listeners"]
         tags = _tags_of(elb, [l["ListenerArn"] for l in existing]) if existing else {}
         for listener in existing:
-            if self.owned(tags.get(listener["ListenerArn"])) == primitive.address:  # a retried create
-                return self.update(primitive, properties, self._observed(primitive.address, primitive.region, listener),
-                                   set(properties))
+            if self.owned(tags.get(listener["ListenerArn"])) == primitive.address:  # an earlier attempt
+                return listener
         for listener in existing:
-            # CreateListener answers with an existing listener of the same settings: never take
-            # one that is not this address's.
             if listener["Port"] == properties["port"]:
                 holder = self.owned(tags.get(listener["ListenerArn"]))
                 if holder is None:
@@ -355,10 +367,7 @@ class ListenerType(AwsType):
                                               tags.get(listener["ListenerArn"]))
                 raise LeptonError(f"port {properties['port']} of the load balancer is still taken by {holder}; "
                                   f"run lepton apply again once it has moved")
-        with translate("creating the listener", primitive.address):
-            listener = elb.create_listener(LoadBalancerArn=properties["load_balancer_arn"],
-                                           Tags=self.tags(primitive.address), **self._args(properties))["Listeners"][0]
-        return self._observed(primitive.address, primitive.region, listener)
+        return None
 
     def update(self, primitive, properties, current, changed) -> Observed:
         with translate("updating the listener", primitive.address):
@@ -397,9 +406,10 @@ class AttachmentType(AwsType):
         return out
 
     def create(self, primitive, properties) -> Observed:
-        with translate("attaching the compute group to the load balancer", primitive.address):
-            self.client("autoscaling", primitive.region).attach_load_balancer_target_groups(
-                AutoScalingGroupName=properties["group_name"], TargetGroupARNs=[properties["target_group_arn"]])
+        self.create_call(primitive, "attaching the compute group to the load balancer", "autoscaling",
+                         "attach_load_balancer_target_groups", {  # idempotent: a retry attaches again
+                             "AutoScalingGroupName": properties["group_name"],
+                             "TargetGroupARNs": [properties["target_group_arn"]]})
         ident = f"{properties['group_name']}|{properties['target_group_arn']}"
         return Observed(primitive.address, self.type_name, primitive.region, ident, dict(properties), {"id": ident})
 

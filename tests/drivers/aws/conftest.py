@@ -50,12 +50,16 @@ class Aws:
     stack: str
     store: LocalStateStore
     counter: CallCounter = field(default_factory=CallCounter)
+    # (botocore event, handler) registered on every driver's session: faults a test injects.
+    hooks: list = field(default_factory=list)
 
     def driver(self) -> AwsDriver:
         driver = AwsDriver(DriverConfig(stack=self.stack, endpoints={"aws": self.endpoint}))
         driver.session = sandbox_session()  # API models parsed once per test session, not per driver
         driver.session.events.register("before-call", self.counter.before)
         driver.session.events.register("after-call", self.counter.after)
+        for event, handler in self.hooks:
+            driver.session.events.register(event, handler)
         return driver
 
     def text(self, body: str) -> str:

@@ -85,8 +85,10 @@ def test_load_balancer_and_cdn_refresh_batches_and_per_object_reads_are_constant
 
 
 def test_a_no_op_plan_of_20_groups_and_20_buckets_stays_within_its_call_budget(aws):
-    """At most 5 + 4 per bucket + 1 per primitive type used: the whole plan with a fresh driver,
-    expansion's lookups (account, zones, image) included."""
+    """At most 5 + 4 per bucket + 1 per primitive type used + 1 per VPC: the whole plan with a
+    fresh driver, expansion's lookups (account, zones, image) included. The VPC's share is
+    DescribeVpcAttribute, which EC2 answers for one VPC and one attribute at a time; it reads
+    back enable_dns_hostnames, which a create killed before ModifyVpcAttribute leaves off."""
     body = groups(20) + buckets(20).removeprefix("resources:\n")
     aws.converge(body)
     aws.counter.reset()
@@ -95,6 +97,30 @@ def test_a_no_op_plan_of_20_groups_and_20_buckets_stays_within_its_call_budget(a
     assert not plan.has_changes
     types = {c.type for c in plan.changes}
     assert len(types) == 8, types  # vpc, subnet, gateway, route table, security group, template, group, bucket
-    assert sum(calls.values()) <= 5 + 4 * 20 + len(types), calls
+    assert calls["DescribeVpcAttribute"] == 1  # one VPC in the stack's one region
+    assert sum(calls.values()) <= 5 + 4 * 20 + len(types) + 1, calls
     assert calls["GetResources"] == calls["DescribeAutoScalingGroups"] == calls["ListBuckets"] == 1
     aws.destroy(body)
+
+
+def test_listing_every_type_where_the_stack_has_nothing_costs_only_discovery(aws):
+    """The engine lists every type the driver implements in every region the plan or state
+    names: where the stack has nothing, that is the one tagging API call per region, whatever
+    the number of types. CloudFront's types list only in their pseudo-region "global"."""
+    driver = aws.driver()
+
+    def list_everything(regions: set[str]) -> collections.Counter:
+        driver.begin_refresh()
+        aws.counter.reset()
+        for cls in driver.primitive_type_classes():
+            ptype = driver.primitive_type(cls.type_name)
+            for region in ptype.regions(regions):
+                assert ptype.list(region) == [], (cls.type_name, region)
+        return collections.Counter(aws.counter.calls)
+
+    for region in ("us-east-1", "eu-west-1"):
+        assert list_everything({region}) == collections.Counter({"GetResources": 1}), region
+    # Origin access controls carry no tags (lepton's marker is in their description): only a
+    # stack with CloudFront objects in its plan or state looks in "global", at one more call.
+    assert list_everything({"eu-west-1", "global"}) == collections.Counter(
+        {"GetResources": 2, "ListOriginAccessControls": 1})

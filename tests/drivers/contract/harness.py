@@ -61,6 +61,9 @@ class DriverHarness(abc.ABC):
     # Properties the emulator cannot return for a type (the real cloud does): `list` must then
     # leave them out, and refresh keeps state's values. Every entry is a known emulator gap.
     read_gaps: ClassVar[Mapping[str, frozenset[str]]] = {}
+    # Types whose create reports a lost answer as a failure (the next apply adopts the object)
+    # instead of recovering itself. Every entry is a known gap.
+    lost_answer_fails: ClassVar[frozenset[str]] = frozenset()
 
     # -- collection time (no emulator) ------------------------------------------------------------
     @classmethod
@@ -93,6 +96,21 @@ class DriverHarness(abc.ABC):
     def address_for(self, type_name: str, primitives: list[Primitive]) -> str:
         """Which primitive of the expansion the type's checks use: by default the first."""
         return next(p.address for p in primitives if p.type == type_name)
+
+    # -- faults, injected through the SDK's own hooks (never by patching it) --------------------------
+    @abc.abstractmethod
+    def after_calls(self, driver: Driver, hook: Callable[[str], None]) -> None:
+        """Call `hook(operation)` after each API call `driver` makes has been answered: the cloud
+        has done the work, the caller has not seen the answer yet. Raising from the hook stands
+        for a kill at that moment, or a lost answer."""
+
+    @abc.abstractmethod
+    def mutating(self, operation: str) -> bool:
+        """Whether an operation changes the cloud (not a read)."""
+
+    @abc.abstractmethod
+    def lost_answer(self, operation: str) -> Exception:
+        """The SDK's error for a server failure (HTTP 500) of `operation`."""
 
     @abc.abstractmethod
     def make_foreign(self, type_name: str, built: "Built", *, same_name: bool) -> ForeignObject:

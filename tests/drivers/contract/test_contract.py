@@ -3,14 +3,17 @@ driver's emulator. See harness.py for what a cloud supplies."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
+from lepton_cli.engine.diff import changed_keys, comparable, diff_primitive
 from lepton_cli.engine.executor import apply_plan
+from lepton_cli.engine.model import Action
 from lepton_cli.engine.planner import make_plan
-from lepton_cli.errors import OwnershipError
+from lepton_cli.errors import CloudError, OwnershipError
 from lepton_cli.spec.loader import load_plan_text
 from lepton_cli.state.local import LocalStateStore
 from tests.drivers.contract.harness import Built, DriverHarness, ReplaceScenario, build, teardown
@@ -109,6 +112,122 @@ def test_a_foreign_object_with_the_wanted_name_is_never_adopted(harness: DriverH
         assert ours.id != foreign.id
         assert [o.id for o in built.at_address()] == [ours.id]
     assert foreign.snapshot() == before, "lepton changed an object it does not own"
+
+
+# -- interrupted and retried creates (issue 7) -------------------------------------------------------------
+class Killed(BaseException):
+    """Stands for a kill (SIGKILL) at that moment: not an Exception, so nothing in lepton
+    handles it as an API error."""
+
+
+def _desired(built: Built):
+    """The built primitive with its properties resolved, as the engine diffs it."""
+    return dataclasses.replace(built.primitive, properties=dict(built.properties))
+
+
+def _diff(built: Built, current):
+    def unresolved(ref):
+        raise AssertionError(f"{ref} should be resolved already")
+    return diff_primitive(_desired(built), built.ptype, current, unresolved)
+
+
+def _as_recorded(harness: DriverHarness, built: Built, observed):
+    """`observed` as refresh would report it once state records the object: what the emulator
+    cannot return comes from the record (the desired value lepton applied)."""
+    for key in harness.read_gaps.get(built.primitive.type, frozenset()):
+        observed.properties.setdefault(key, built.properties[key])
+    return observed
+
+
+def _converge(harness: DriverHarness, built: Built) -> None:
+    """What the engine's next plan and apply do for this primitive: refresh, diff, then create
+    (the object was never made) or update (the object is half made)."""
+    found = built.at_address()
+    assert len(found) <= 1, f"{built.primitive.address}: a retried create left {[o.id for o in found]}"
+    change = _diff(built, found[0] if found else None)
+    properties = built.ptype.normalize(dict(built.properties))
+    if change.action is Action.CREATE:
+        built.ptype.create(built.primitive, properties)
+    elif change.action is Action.UPDATE:
+        changed = changed_keys(comparable(built.primitive, properties), found[0].properties)
+        built.ptype.update(built.primitive, properties, found[0], changed)
+    else:
+        assert change.action is Action.NOOP, f"a half-made object must not need a {change.action.value}"
+
+
+def _mutating_calls_of_a_create(harness: DriverHarness, built: Built) -> list[str]:
+    """The mutating API calls a clean create of the built primitive makes, in order (the
+    object is deleted again)."""
+    calls: list[str] = []
+    driver = harness.driver(built.stack)
+    harness.after_calls(driver, lambda operation: calls.append(operation) if harness.mutating(operation) else None)
+    driver.primitive_type(built.primitive.type).create(built.primitive, dict(built.properties))
+    for observed in built.at_address():
+        built.ptype.delete(observed)
+    return calls
+
+
+def test_a_create_killed_after_any_of_its_calls_converges(harness: DriverHarness, type_name, built):
+    """Issue 7, item 4: a create made of several calls, killed after each of them in turn, is
+    finished by the next plan and apply: then `list` reads back every desired property, and a
+    further plan has nothing to do."""
+    calls = _mutating_calls_of_a_create(harness, built)
+    assert calls, "a create changes the cloud"
+    for k in range(1, len(calls) + 1):
+        made: list[str] = []
+
+        def kill_after_kth(operation: str) -> None:
+            if harness.mutating(operation):
+                made.append(operation)
+                if len(made) == k:
+                    raise Killed(f"killed after {operation}")
+
+        driver = harness.driver(built.stack)
+        harness.after_calls(driver, kill_after_kth)
+        with pytest.raises(Killed):
+            driver.primitive_type(type_name).create(built.primitive, dict(built.properties))
+        _converge(harness, built)
+        (observed,) = built.at_address()
+        observed = _as_recorded(harness, built, observed)
+        ptype = built.ptype
+        skipped = ptype.local | built.primitive.ignore_changes
+        desired = {k2: v for k2, v in ptype.normalize(dict(built.properties)).items() if k2 not in skipped}
+        read = {k2: canonical(observed.properties.get(k2, "<not reported>")) for k2 in desired}
+        assert read == canonical(desired), f"killed after {made[-1]} (call {k} of {calls})"
+        assert _diff(built, observed).action is Action.NOOP, f"killed after {made[-1]}: a further plan changes it"
+        for leftover in built.at_address():
+            ptype.delete(leftover)
+
+
+def test_a_create_whose_answer_is_lost_makes_exactly_one_object(harness: DriverHarness, type_name, built):
+    """Issue 7, item 3: the cloud did the create's work but its answer was lost (a 500 after
+    the fact, on the first attempt only). The create recovers by itself, never by making a
+    second object; where a type cannot (`lost_answer_fails`), the next apply's create adopts."""
+    lost: list[str] = []
+
+    def lose_the_first_answer(operation: str) -> None:
+        if harness.mutating(operation) and not lost:
+            lost.append(operation)
+            raise harness.lost_answer(operation)
+
+    driver = harness.driver(built.stack)
+    harness.after_calls(driver, lose_the_first_answer)
+    ptype = driver.primitive_type(type_name)
+    if type_name in harness.lost_answer_fails:
+        try:
+            created = ptype.create(built.primitive, dict(built.properties))
+        except CloudError:
+            # The next apply: its refresh finds the object the journaled create names, marks it
+            # if the create never did, and the create adopts it.
+            name = built.properties.get(ptype.name_key) if ptype.name_key else None
+            unmarked = ptype.find_unmarked(built.region, name, built.primitive.address) if name else None
+            if unmarked is not None:
+                ptype.mark(unmarked, built.primitive.address)
+            created = built.create()
+    else:
+        created = ptype.create(built.primitive, dict(built.properties))
+    assert lost, "the create made no call"
+    assert [o.id for o in built.at_address()] == [created.id], f"after the answer to {lost[0]} was lost"
 
 
 # -- through the engine -----------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ Sandbox = Annotated[bool, typer.Option(
     "--sandbox", help="Target the local emulated clouds (starts them if needed). Also LEPTON_SANDBOX=1.")]
 StateDir = Annotated[Optional[str], typer.Option(
     "--state-dir", help="Directory for state files (default .lepton/ beside the plan file; also LEPTON_STATE_DIR).")]
+StackName = Annotated[Optional[str], typer.Option(
+    "--stack", metavar="NAME", help="Read this stack's state without the plan file: NAME.state.json in --state-dir "
+    "(default .lepton/ in the current directory). With the plan file present and declaring NAME, nothing changes.")]
 Targets = Annotated[Optional[list[str]], typer.Option(
     "--target", help="Limit to this resource and what it depends on. Repeatable.")]
 Parallelism = Annotated[int, typer.Option(

@@ -14,11 +14,16 @@ from typing import Annotated, Any, Iterator, Optional
 import typer
 from rich.markup import escape
 
-from lepton_cli import api
-from lepton_cli.cli.options import Json, Parallelism, PlanFile, Sandbox, StateDir, Targets, Vars, VarFiles, Yes
+from lepton_cli.cli.lazy import api, lazy_function  # imported on first use: `lepton --help` stays fast
+from lepton_cli.cli.options import Json, Parallelism, PlanFile, Sandbox, StackName, StateDir, Targets, Vars, VarFiles, Yes
+from lepton_cli.cli.interrupt import Interrupted
 from lepton_cli.errors import AbandonedError, Diagnostic, LeptonError
-from lepton_cli.ui.console import output, write_json
-from lepton_cli.ui.plan_view import json_value, plan_document, render_plan
+from lepton_cli.ui.console import diagnostic_json, output, write_json
+json_value = lazy_function("lepton_cli.ui.plan_view", "json_value")
+plan_document = lazy_function("lepton_cli.ui.plan_view", "plan_document")
+render_plan = lazy_function("lepton_cli.ui.plan_view", "render_plan")
+render_markdown = lazy_function("lepton_cli.ui.plan_view", "render_markdown")
+from lepton_cli.ui.plan_format import PlanFormat  # noqa: E402
 
 
 def register(app: typer.Typer) -> None:
@@ -61,23 +66,14 @@ def _print_lines(lines: list[str]) -> None:
 def validate(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
              json: Json = False) -> None:
     """Check a plan file without calling any cloud."""
-    from lepton_cli.drivers.base import DriverConfig
-    from lepton_cli.drivers.registry import DRIVERS, make_driver
-    from lepton_cli.errors import PlanFileError
     from lepton_cli.spec.loader import load_plan
 
-    try:
-        loaded = load_plan(file, cli_vars=var or (), var_files=var_file or ())
-        stack = loaded.stack
-        diagnostics = []
-        for cloud in (c for c in stack.clouds() if c in DRIVERS):
-            names = [n for n in stack.resources if stack.cloud_of(n) == cloud]
-            diagnostics += make_driver(cloud, DriverConfig(stack=stack.stack)).validate(stack, names)
-        if diagnostics:
-            raise PlanFileError(*diagnostics)
+    try:  # every problem at once, the clouds' checks included, each with its location
+        loaded = load_plan(file, cli_vars=var or (), var_files=var_file or (), drivers=True)
     except LeptonError as exc:
         if json:
-            write_json({"valid": False, "diagnostics": [_diagnostic_json(d) for d in exc.diagnostics]})
+            diagnostics = [_diagnostic_json(d) for d in exc.diagnostics]
+            write_json({"valid": False, "diagnostics": diagnostics, "error": {"diagnostics": diagnostics}})
             raise typer.Exit(1)
         raise
     if json:
@@ -89,13 +85,7 @@ def validate(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file:
                        f"[bold]{escape(loaded.stack.stack)}[/], {count} resource{'s' * (count != 1)}.")
 
 
-def _diagnostic_json(d) -> dict[str, Any]:
-    return {
-        "summary": d.summary, "detail": d.detail, "path": d.path, "address": d.address,
-        "hint": d.hint,
-        "location": None if d.location is None else
-        {"file": d.location.file, "line": d.location.line, "column": d.location.column},
-    }
+_diagnostic_json = diagnostic_json  # one shape for every command's errors (ui.console)
 
 
 # -- plan ----------------------------------------------------------------------------------------------
@@ -104,19 +94,24 @@ def plan(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: Var
          parallelism: Parallelism = 10, json: Json = False,
          out: Annotated[Optional[str], typer.Option("-o", "--out", help="Save the change set to this file, to apply exactly with `lepton apply CHANGES`.")] = None,
          detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 0 when there are no changes, 2 when there are.")] = False,
-         destroy_: Annotated[bool, typer.Option("--destroy", help="Plan the deletion of everything the stack owns.")] = False) -> None:
+         destroy_: Annotated[bool, typer.Option("--destroy", help="Plan the deletion of everything the stack owns.")] = False,
+         format_: Annotated[PlanFormat, typer.Option("--format", help="human, json (same as --json) or markdown (for a pull-request comment).")] = PlanFormat.HUMAN) -> None:
     """Show what apply would change, without changing anything."""
     from lepton_cli.engine.changeset import save_changeset
 
+    json = json or format_ is PlanFormat.JSON
+
     ws = _workspace(file, var, var_file, sandbox, state_dir)
-    the_plan = ws.plan(targets=target or (), destroy=destroy_, parallelism=parallelism)
+    the_plan = _refresh(ws, targets=target or (), destroy=destroy_, parallelism=parallelism)
     if json:
         write_json(plan_document(the_plan))
+    elif format_ is PlanFormat.MARKDOWN:
+        sys.stdout.write(render_markdown(the_plan, destroy=destroy_) + "\n")
     else:
         _print_lines(render_plan(the_plan, destroy=destroy_))
     if out:
         save_changeset(the_plan, _path(out))
-        if not json:
+        if not json and format_ is PlanFormat.HUMAN:
             output().out.print(f"Saved the change set to {escape(out)}; "
                                f"apply exactly these changes with `lepton apply {escape(out)}`.")
     if detailed_exitcode and the_plan.has_changes:
@@ -136,7 +131,7 @@ def apply(changes: Annotated[Optional[str], typer.Argument(help="A change set sa
           parallelism: Parallelism = 10, yes: Yes = False, json: Json = False) -> None:
     """Make the clouds match the plan file (or apply a saved change set exactly)."""
     if changes:
-        ws, the_plan = api.open_changeset(changes)
+        ws, the_plan = api.open_changeset(changes, cli_vars=var or (), var_files=var_file or ())
         _notices(ws)
         with _locked(ws, "apply " + changes):
             api.check_changeset(ws, the_plan)
@@ -144,7 +139,7 @@ def apply(changes: Annotated[Optional[str], typer.Argument(help="A change set sa
         return
     ws = _workspace(file, var, var_file, sandbox, state_dir)
     with _locked(ws, "apply"):
-        the_plan = ws.plan(targets=target or (), parallelism=parallelism)
+        the_plan = _refresh(ws, targets=target or (), parallelism=parallelism)
         if not json:
             _print_lines(render_plan(the_plan))
         if the_plan.has_changes and not yes:
@@ -154,11 +149,17 @@ def apply(changes: Annotated[Optional[str], typer.Argument(help="A change set sa
 
 def destroy(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
             sandbox: Sandbox = False, state_dir: StateDir = None, target: Targets = None,
-            parallelism: Parallelism = 10, yes: Yes = False, json: Json = False) -> None:
-    """Delete everything the stack owns, in reverse dependency order."""
-    ws = _workspace(file, var, var_file, sandbox, state_dir)
+            parallelism: Parallelism = 10, yes: Yes = False, json: Json = False, stack: StackName = None) -> None:
+    """Delete everything the stack owns, in reverse dependency order (from its state alone with --stack)."""
+    from lepton_cli.cli.state_cmds import open_state
+
+    ws = open_state(file, var, var_file, sandbox, state_dir, stack, reach_clouds=True, lenient=False)
+    _notices(ws)
+    if ws.from_state and not ws.notices:
+        output().err.print(f"Destroying stack {escape(ws.stack_name)} from its state alone: everything state records, "
+                           f"and whatever carries the stack's marker in the regions state names.")
     with _locked(ws, "destroy"):
-        the_plan = ws.plan(targets=target or (), destroy=True, parallelism=parallelism)
+        the_plan = _refresh(ws, targets=target or (), destroy=True, parallelism=parallelism)
         if not json:
             _print_lines(render_plan(the_plan, destroy=True))
         if the_plan.has_changes and not yes:
@@ -170,10 +171,10 @@ def destroy(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: 
 
 def _confirm(question: str, command: str) -> None:
     if not sys.stdin or not sys.stdin.isatty():
-        raise LeptonError(
-            f"{command} needs confirmation, and there is no terminal to ask on",
-            f"  run `lepton {command} --yes` to proceed without asking (as in CI)",
-        )
+        raise LeptonError(Diagnostic(
+            summary=f"{command} needs confirmation, and there is no terminal to ask on",
+            hint=f"run `lepton {command} --yes` to proceed without asking (as in CI)",
+        ))
     output().err.print(f"[bold]{escape(question)}[/] Only 'yes' will be accepted.")
     answer = typer.prompt("Enter a value", default="", show_default=False, err=True)
     if answer.strip() != "yes":
@@ -203,13 +204,22 @@ def _interruptible() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _refresh(ws: api.Workspace, **options):
+    """The plan (refresh and diff); a Ctrl-C here changed nothing, and says so."""
+    try:
+        return ws.plan(**options)
+    except Interrupted:
+        raise Interrupted("stopped while reading the stack's objects from the clouds; "
+                          "nothing was changed") from None
+
+
 def _execute(ws: api.Workspace, the_plan, *, parallelism: int, json: bool, verb: str) -> None:
     from lepton_cli.ui.progress import ApplyProgress
 
     out = output()
     total = sum(2 if c.action.value == "replace" else 1 for c in the_plan.actionable)
     try:
-        with _interruptible() as stop, ApplyProgress(out, total) as progress:
+        with _interruptible() as stop, ApplyProgress(out, total, verb) as progress:
             result = ws.apply(the_plan, parallelism=parallelism, on_event=progress, stop=stop)
     except KeyboardInterrupt:
         raise AbandonedError(Diagnostic(
@@ -221,7 +231,7 @@ def _execute(ws: api.Workspace, the_plan, *, parallelism: int, json: bool, verb:
     if json:
         write_json(_result_document(the_plan, result))
     else:
-        _print_result(the_plan, result, verb)
+        _print_result(the_plan, result, verb, progress.skipped)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -239,7 +249,10 @@ def _result_document(the_plan, result) -> dict[str, Any]:
     return document
 
 
-def _print_result(the_plan, result, verb: str) -> None:
+SHOW_SKIPPED = 5  # skipped operations named in the human report (--json lists them all)
+
+
+def _print_result(the_plan, result, verb: str, reasons: dict[str, str] | None = None) -> None:
     out = output()
     if result.ok:
         counts = the_plan.summary()
@@ -249,13 +262,23 @@ def _print_result(the_plan, result, verb: str) -> None:
     else:
         why = "interrupted" if result.interrupted else "failed"
         out.err.print(f"[error]{verb} {why}:[/] {len(result.completed)} completed, {len(result.failed)} failed, "
-                      f"{len(result.skipped)} skipped.")
+                      f"{len(result.skipped)} not started.")
         for address, message in sorted(result.failed.items()):
-            out.err.print(f"  [address]{escape(address)}[/]: {escape(message)}")
-        if result.skipped:
-            out.err.print(f"  skipped (waiting on a failed operation): {escape(', '.join(sorted(result.skipped)))}")
-        out.err.print(f"[hint]State records everything that completed. Fix the cause and run "
-                      f"`lepton {verb.lower()}` again to continue from here.[/]")
+            out.err.print(f"  [address]{escape(address)}[/]: [error]failed[/] — {escape(message)}")
+        for address in result.skipped[:SHOW_SKIPPED]:
+            reason = (reasons or {}).get(address, "")
+            out.err.print(f"  [address]{escape(address)}[/]: not started"
+                          + (f" [muted]({escape(reason)})[/]" if reason else ""))
+        if len(result.skipped) > SHOW_SKIPPED:
+            out.err.print(f"  … and {len(result.skipped) - SHOW_SKIPPED} more not started "
+                          f"[muted](`--json` lists them all)[/]")
+        command = f"lepton {verb.lower()}"
+        if result.interrupted and not result.failed:
+            out.err.print(f"  [hint]Stopped by Ctrl-C. State records everything that completed; run "
+                          f"`{command}` again to continue from here.[/]")
+        else:
+            out.err.print(f"  [hint]State records everything that completed. Fix the cause and run "
+                          f"`{command}` again to continue from here.[/]")
     _print_outputs(result.outputs)
 
 
@@ -277,9 +300,12 @@ def _scalar(value: Any) -> str:
 # -- output / show / graph / schema -----------------------------------------------------------------
 def output_cmd(name: Annotated[Optional[str], typer.Argument(help="One output's name; its raw value is printed.")] = None,
                file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
-               sandbox: Sandbox = False, state_dir: StateDir = None, json: Json = False) -> None:
-    """Print the stack's outputs, as recorded by the last apply."""
-    ws = _workspace(file, var, var_file, sandbox, state_dir, reach_clouds=False)
+               sandbox: Sandbox = False, state_dir: StateDir = None, json: Json = False,
+               stack: StackName = None) -> None:
+    """Print the stack's outputs, as recorded by the last apply (needs only state; see --stack)."""
+    from lepton_cli.cli.state_cmds import open_state
+
+    ws = open_state(file, var, var_file, sandbox, state_dir, stack)
     state = ws.read_state()
     outputs = dict(state.outputs) if state else {}
     if name is not None:
@@ -289,10 +315,11 @@ def output_cmd(name: Annotated[Optional[str], typer.Argument(help="One output's 
             known = ", ".join(sorted(outputs)) or "none: run `lepton apply` first"
             raise LeptonError(f"no output named {name!r} (outputs: {known})"
                               + (f"\n  {did_you_mean(name, outputs)}" if did_you_mean(name, outputs) else ""))
+        value = ws.output_value(state, name)  # a sensitive one only with its variables, as applied
         if json:
-            write_json(outputs[name])
+            write_json(value)
         else:
-            output().out.print(_scalar(outputs[name]), markup=False)
+            output().out.print(_scalar(value), markup=False)
         return
     if json:
         write_json(outputs)
@@ -307,9 +334,12 @@ output_cmd.command_name = "output"
 
 
 def show(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
-         sandbox: Sandbox = False, state_dir: StateDir = None, json: Json = False) -> None:
-    """Show what the stack owns, as recorded in state."""
-    ws = _workspace(file, var, var_file, sandbox, state_dir, reach_clouds=False)
+         sandbox: Sandbox = False, state_dir: StateDir = None, json: Json = False,
+         stack: StackName = None) -> None:
+    """Show what the stack owns, as recorded in state (needs only state; see --stack)."""
+    from lepton_cli.cli.state_cmds import open_state
+
+    ws = open_state(file, var, var_file, sandbox, state_dir, stack)
     state = ws.read_state()
     if json:
         write_json(state.to_dict() if state else None)

@@ -7,25 +7,36 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from lepton_cli import api
-from lepton_cli.cli.options import Json, PlanFile, Sandbox, StateDir, Vars, VarFiles
+from lepton_cli.cli.lazy import api  # imported on first use: `lepton --help` stays fast
+from lepton_cli.cli.options import Json, PlanFile, Sandbox, StackName, StateDir, Vars, VarFiles
 from lepton_cli.errors import LeptonError
 from lepton_cli.ui.console import output, write_json
 
 app = typer.Typer(help="Inspect a stack's state, or break a stale lock.", no_args_is_help=True)
 
 
-def _state(file, var, var_file, sandbox, state_dir):
-    ws = api.open_workspace(file, cli_vars=var or (), var_files=var_file or (), sandbox=sandbox,
-                            state_dir=state_dir, reach_clouds=False)
+def open_state(file, var, var_file, sandbox, state_dir, stack, *, reach_clouds: bool = False,
+               lenient: bool = True):
+    """The workspace of a command that needs only state (`api.open_state`: works without the
+    plan file, or with one that cannot be loaded), its notices said on stderr."""
+    ws = api.open_state(stack, file, cli_vars=var or (), var_files=var_file or (), sandbox=sandbox,
+                        state_dir=state_dir, reach_clouds=reach_clouds, lenient=lenient)
+    for notice in ws.notices:
+        output().err.print(f"[warning]Note:[/] {escape(notice)}")
+    return ws
+
+
+def _state(file, var, var_file, sandbox, state_dir, stack):
+    ws = open_state(file, var, var_file, sandbox, state_dir, stack)
     return ws, ws.read_state()
 
 
 @app.command("list")
 def list_(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
-          sandbox: Sandbox = False, state_dir: StateDir = None, json: Json = False) -> None:
+          sandbox: Sandbox = False, state_dir: StateDir = None, stack: StackName = None,
+          json: Json = False) -> None:
     """List the addresses of every primitive in state."""
-    _, state = _state(file, var, var_file, sandbox, state_dir)
+    _, state = _state(file, var, var_file, sandbox, state_dir, stack)
     addresses = sorted(state.primitives) if state else []
     # Replaced objects still waiting for deletion are the stack's too.
     addresses += sorted(f"{a} (deposed {r.id})" for a, records in (state.deposed if state else {}).items()
@@ -42,11 +53,12 @@ def list_(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: Va
 @app.command("show")
 def show(address: Annotated[str, typer.Argument(help="A primitive's address, e.g. web/aws.autoscaling_group.")],
          file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
-         sandbox: Sandbox = False, state_dir: StateDir = None, json: Json = False) -> None:
+         sandbox: Sandbox = False, state_dir: StateDir = None, stack: StackName = None,
+         json: Json = False) -> None:
     """Show one primitive as recorded in state."""
     from dataclasses import asdict
 
-    ws, state = _state(file, var, var_file, sandbox, state_dir)
+    ws, state = _state(file, var, var_file, sandbox, state_dir, stack)
     records = state.primitives if state else {}
     if address not in records:
         from lepton_cli.spec.suggest import did_you_mean
@@ -73,8 +85,8 @@ def show(address: Annotated[str, typer.Argument(help="A primitive's address, e.g
 @app.command("unlock")
 def unlock(lock_id: Annotated[str, typer.Argument(metavar="ID", help="The lock's id, as the error that named the holder showed it.")],
            file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
-           sandbox: Sandbox = False, state_dir: StateDir = None) -> None:
+           sandbox: Sandbox = False, state_dir: StateDir = None, stack: StackName = None) -> None:
     """Break a stack's lock. Only do this when its holder is certainly gone."""
-    ws, _ = _state(file, var, var_file, sandbox, state_dir)
+    ws = open_state(file, var, var_file, sandbox, state_dir, stack)
     ws.store.force_unlock(lock_id)
     output().out.print(f"Released lock {escape(lock_id)} on stack {escape(ws.stack_name)}.")

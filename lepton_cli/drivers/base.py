@@ -51,23 +51,49 @@ class Template:
         return "".join(str(p) for p in self.parts)
 
 
-class _Unknown:
-    """A value known only after apply (an output of a primitive not yet created)."""
+class _Marker:
+    """A value that stands for something not shown: one instance per subclass, compared by `is`."""
 
-    _instance: "_Unknown | None" = None
+    text = ""
+    _instances: dict[type, "_Marker"] = {}
 
-    def __new__(cls) -> "_Unknown":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    def __new__(cls) -> "_Marker":
+        if cls not in _Marker._instances:
+            _Marker._instances[cls] = super().__new__(cls)
+        return _Marker._instances[cls]
 
     def __repr__(self) -> str:
-        return "(known after apply)"
+        return self.text
 
     __str__ = __repr__
 
 
+class _Unknown(_Marker):
+    """A value known only after apply (an output of a primitive not yet created)."""
+
+    text = "(known after apply)"
+
+
+class _Sensitive(_Marker):
+    """Stands in, in anything shown or saved, for a value built from a sensitive variable."""
+
+    text = "(sensitive)"
+
+
 UNKNOWN = _Unknown()
+SENSITIVE = _Sensitive()
+
+
+def leaves(value: Any) -> Iterable[Any]:
+    """Every scalar inside a property value (through nested dicts, lists and tuples)."""
+    if isinstance(value, Mapping):
+        for v in value.values():
+            yield from leaves(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from leaves(v)
+    else:
+        yield value
 
 
 def iter_refs(value: Any) -> Iterable[Ref]:
@@ -119,6 +145,8 @@ class Primitive:
     # Properties set when the object is created but owned by something else afterwards (an
     # autoscaler's desired capacity): never diffed, never updated (Terraform's ignore_changes).
     ignore_changes: frozenset[str] = frozenset()
+    # Lines for people about what the driver chose (instance type, price): shown, never diffed.
+    summary: tuple[str, ...] = ()
 
     def dependencies(self) -> set[str]:
         """Addresses this primitive must wait for: its Refs' targets and explicit ones."""
@@ -305,6 +333,9 @@ class Driver(abc.ABC):
     cloud: ClassVar[str]
     # The driver's API names -> the sandbox endpoint serving each (`lepton sandbox status`).
     sandbox_services: ClassVar[Mapping[str, str]] = {}
+    # The cloud's regions -> their availability zone count, shipped with the driver so that
+    # `lepton validate` checks regions without an API call; empty: regions are not checked.
+    regions: ClassVar[Mapping[str, int]] = {}
 
     def __init__(self, config: DriverConfig):
         self.config = config

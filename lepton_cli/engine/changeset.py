@@ -2,7 +2,9 @@
 stale when the state or the plan file moved on since it was saved.
 
 The file is JSON; Refs, Templates and unknown values are encoded losslessly as `{"$ref": ...}`,
-`{"$template": ...}` and `{"$unknown": true}`. It holds no credentials (plans never do).
+`{"$template": ...}` and `{"$unknown": true}`. It holds no credentials (plans never do), and no
+sensitive value: those are sealed (engine/sensitive.py), and `apply CHANGES` rebuilds them from
+the variables given again, refusing values that differ from the ones planned with.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from lepton_cli.drivers.base import UNKNOWN, Observed, Primitive, Ref, ReplaceStrategy, Template
 from lepton_cli.engine.model import Action, Change, FieldDiff, Plan
+from lepton_cli.engine.sensitive import Secrets
 from lepton_cli.errors import Diagnostic, LeptonError, StaleChangeSetError
 from lepton_cli.state.model import State
 
@@ -112,9 +115,27 @@ def from_document(doc: dict[str, Any]) -> Plan:
                 forget_pending=list(doc.get("forget_pending") or []), targets=list(doc.get("targets") or []))
 
 
+def _sealed(doc: dict[str, Any], secrets: Secrets | None) -> dict[str, Any]:
+    """The document with every value built from a secret sealed, and secrets out of its notes."""
+    if not secrets:
+        return doc
+    # The variables to give again, and where the stack's key is (never the key itself).
+    doc["sensitive"] = {"variables": sorted(set(secrets.texts.values())),
+                        "key_file": str(secrets.key_file) if secrets.key_file else None}
+    doc["outputs"] = secrets.seal(doc["outputs"])
+    for change in doc["changes"]:
+        change["diff"] = secrets.seal(change["diff"])
+        change["notes"] = [secrets.redact_text(n) for n in change["notes"]]
+        change["strategy_reason"] = secrets.redact_text(change["strategy_reason"])
+        for part, keys in (("desired", ("properties",)), ("current", ("properties", "outputs", "private"))):
+            for key in keys if change[part] else ():
+                change[part][key] = secrets.seal(change[part][key])
+    return doc
+
+
 def save_changeset(plan: Plan, path: Path) -> None:
     path = Path(path)
-    text = json.dumps(to_document(plan), indent=2, default=str) + "\n"
+    text = json.dumps(_sealed(to_document(plan), plan.secrets), indent=2, default=str) + "\n"
     temp = path.with_name(f".{path.name}.tmp")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -125,7 +146,9 @@ def save_changeset(plan: Plan, path: Path) -> None:
         raise LeptonError(f"cannot write the change set to {path}: {exc.strerror}") from None
 
 
-def load_changeset(path: Path) -> Plan:
+def load_changeset(path: Path, variables: Any = None) -> Plan:
+    """The saved plan; its sealed values rebuilt from `variables` (name -> value), which must
+    hold the sensitive ones it was planned with."""
     try:
         doc = json.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -137,10 +160,22 @@ def load_changeset(path: Path) -> Plan:
         raise LeptonError(f"{path} is not a change set saved by `lepton plan -o`")
     if doc.get("version") != VERSION:
         raise LeptonError(f"{path} is a change set of version {doc.get('version')}; this lepton reads {VERSION}")
+    secrets = None
+    if doc.get("sensitive"):
+        try:
+            names, key_file = doc["sensitive"]["variables"], doc["sensitive"]["key_file"]
+        except (KeyError, TypeError):
+            raise LeptonError(f"{path} is a damaged change set; run `lepton plan -o` again") from None
+        if callable(variables):  # the values depend on where it was planned (the plan file's defaults)
+            variables = variables(doc.get("context") or {})
+        secrets = Secrets.of(variables or {}, names, Path(key_file) if key_file else None)
+        doc = secrets.unseal(doc, strict=True)
     try:
-        return from_document(doc)
+        plan = from_document(doc)
     except (KeyError, TypeError, ValueError):
         raise LeptonError(f"{path} is a damaged change set; run `lepton plan -o` again") from None
+    plan.secrets = secrets
+    return plan
 
 
 def check_fresh(plan: Plan, state: State | None, plan_digest: str | None) -> None:

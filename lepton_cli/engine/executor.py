@@ -26,6 +26,7 @@ from lepton_cli.engine.expand import primitive_type_for
 from lepton_cli.engine.graph import APPLY, DELETE, Node, check_acyclic, closure, operation_graph, referrers
 from lepton_cli.engine.model import Action, Change, Plan
 from lepton_cli.engine.planner import recorded_properties
+from lepton_cli.engine.sensitive import SENSITIVE_TEXT, Secrets
 from lepton_cli.errors import Diagnostic, LeptonError, OwnershipError
 from lepton_cli.state.model import PendingOperation, PrimitiveRecord, State, StateStore
 
@@ -65,6 +66,7 @@ class _Journal:
         self.store = store
         self.state = state or State(stack=plan.stack, lineage=str(uuid.uuid4()))
         self.lock = threading.Lock()
+        self.secrets: Secrets = plan.secrets or Secrets()  # what state may hold only sealed
 
     def write(self) -> None:
         self.store.write(self.state)
@@ -80,9 +82,10 @@ class _Journal:
                 if change.deposed is not None:
                     if all(r.id != change.deposed for r in self.state.deposed.get(change.address, [])):
                         self.state.deposed.setdefault(change.address, []).append(
-                            _record(change, change.current, change.current.properties))
+                            _record(change, change.current, change.current.properties, self.secrets))
                 elif change.address not in self.state.primitives:
-                    self.state.primitives[change.address] = _record(change, change.current, change.current.properties)
+                    self.state.primitives[change.address] = _record(change, change.current,
+                                                                    change.current.properties, self.secrets)
             for address in self.plan.forget:
                 self.state.primitives.pop(address, None)
             for address, ident in self.plan.forget_deposed:
@@ -119,7 +122,7 @@ class _Journal:
 
     def record(self, change: Change, observed: Observed, properties: Mapping[str, Any]) -> None:
         with self.lock:
-            self.state.primitives[change.address] = _record(change, observed, properties)
+            self.state.primitives[change.address] = _record(change, observed, properties, self.secrets)
             self._settle(change.address, {"create", "update"})
             self.write()
 
@@ -162,12 +165,13 @@ class _Journal:
                                      detail="it does not exist, or its driver did not report that output"))
 
 
-def _record(change: Change, observed: Observed, properties: Mapping[str, Any]) -> PrimitiveRecord:
+def _record(change: Change, observed: Observed, properties: Mapping[str, Any], secrets: Secrets) -> PrimitiveRecord:
+    """What state keeps of an object: sensitive values only sealed (a keyed hash)."""
     return PrimitiveRecord(
         type=change.type, cloud=change.cloud, region=observed.region or change.region, id=observed.id,
-        resource=change.resource, kind=change.kind, properties=canonical(dict(properties)),
-        outputs=canonical(dict(observed.outputs)), depends_on=sorted(change.depends_on),
-        private=canonical(dict(observed.private)),
+        resource=change.resource, kind=change.kind, properties=secrets.seal(canonical(dict(properties))),
+        outputs=secrets.seal(canonical(dict(observed.outputs))), depends_on=sorted(change.depends_on),
+        private=secrets.seal(canonical(dict(observed.private))),
     )
 
 
@@ -251,7 +255,8 @@ def apply_plan(plan: Plan, drivers: Mapping[str, Driver], store: StateStore, sta
     def emit(phase: str, node: Node, message: str = "") -> None:
         try:
             if on_event is not None:
-                on_event(Event(phase, node[1], _event_action(node, changes[node[1]]), message))
+                on_event(Event(phase, node[1], _event_action(node, changes[node[1]]),
+                               journal.secrets.redact_text(message)))
         except Exception:  # noqa: BLE001 - a display problem must never break an apply
             pass
 
@@ -293,7 +298,7 @@ def apply_plan(plan: Plan, drivers: Mapping[str, Driver], store: StateStore, sta
                     emit("done", node)
                 else:
                     failed.add(node)
-                    result.failed[node[1]] = _message(error)
+                    result.failed[node[1]] = journal.secrets.redact_text(_message(error))
                     emit("failed", node, result.failed[node[1]])
     except BaseException:
         # A second Ctrl-C: stop waiting for the cloud; what finishes later is adopted next run.
@@ -324,6 +329,8 @@ def _store_outputs(plan: Plan, journal: _Journal, result: ApplyResult) -> None:
     destroy leaves none. After a failure the previous outputs stay: the next apply updates them."""
     with journal.lock:
         before = journal.state.outputs
+        sealed_before = journal.state.sealed_outputs
+    sealed: dict[str, Any] = {}
     if plan.destroy and not plan.targets:
         outputs: dict[str, Any] = {}
     elif result.ok:
@@ -332,11 +339,15 @@ def _store_outputs(plan: Plan, journal: _Journal, result: ApplyResult) -> None:
             value = resolve(expression, _or_unknown(journal.output))
             if value is not UNKNOWN:
                 outputs[name] = canonical(value)
+                if journal.secrets.seal(outputs[name]) != outputs[name]:  # built from a secret
+                    sealed[name] = journal.secrets.seal(outputs[name])
+                    outputs[name] = SENSITIVE_TEXT
     else:
-        outputs = before
+        outputs, sealed = before, sealed_before
     with journal.lock:
-        if outputs != before:
+        if outputs != before or sealed != sealed_before:
             journal.state.outputs = outputs
+            journal.state.sealed_outputs = sealed
             journal.write()
     result.outputs = dict(outputs)
 

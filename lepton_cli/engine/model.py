@@ -54,6 +54,8 @@ class Change:
     # The object was found only through a pending create (an apply killed between creating it
     # and tagging it): the apply puts the stack's marker on it first.
     adopt: bool = False
+    # What the driver chose for the desired object, for people (instance type, vCPUs, price).
+    summary: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -90,6 +92,9 @@ class Plan:
     # Where the plan was made (stack, plan file, state directory, sandbox, driver settings), so a
     # saved change set can be applied later exactly; set by the API, never holds credentials.
     context: dict[str, Any] = field(default_factory=dict)
+    # The run's sensitive values (engine.sensitive.Secrets), in memory only: what the UI redacts
+    # and what state and change sets seal. Set by the API; never saved.
+    secrets: Any = field(default=None, repr=False, compare=False)
 
     @property
     def actionable(self) -> list[Change]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lepton_cli.drivers.base import UNKNOWN, Driver, Observed, Primitive, Ref, ReplaceStrategy
+from lepton_cli.drivers.base import UNKNOWN, Driver, Observed, Primitive, Ref, ReplaceStrategy, leaves, resolve
 from lepton_cli.engine.diff import diff_primitive
 from lepton_cli.engine.expand import expand_stack, output_expressions, primitive_type_for
 from lepton_cli.engine.graph import closure, invert, resource_of, static_order
@@ -101,7 +101,7 @@ def _diff_all(desired: list[Primitive], drivers: Mapping[str, Driver], actual: A
     def lookup(ref: Ref) -> Any:
         change = changes.get(ref.address)
         if change is not None and change.action in (Action.CREATE, Action.REPLACE):
-            return UNKNOWN
+            return _known_name(change, ref, drivers, lookup)
         observed = actual.observed.get(ref.address)
         if observed is None:
             raise LeptonError(Diagnostic(summary=f"a reference names {ref.address}, which neither exists nor is planned",
@@ -117,6 +117,20 @@ def _diff_all(desired: list[Primitive], drivers: Mapping[str, Driver], actual: A
         ptype = primitive_type_for(drivers, primitive.cloud, primitive.type)
         changes[address] = diff_primitive(primitive, ptype, actual.observed.get(address), lookup)
     return [changes[a] for a in order]
+
+
+def _known_name(change: Change, ref: Ref, drivers: Mapping[str, Driver], lookup) -> Any:
+    """A to-be-created object's name when the plan decides it (the type's `name_key`, also an
+    output): known at plan time, so a bucket name inside user_data is shown, not unknown.
+    Anything else the cloud assigns (ids, ARNs) is UNKNOWN until apply; so is anything of a
+    replaced object, whose users must stay changed (they may have to follow it)."""
+    ptype = primitive_type_for(drivers, change.cloud, change.type)
+    key = ptype.name_key
+    if (change.action is not Action.CREATE or key is None or ref.attr != key or key not in ptype.output_keys
+            or change.desired is None):
+        return UNKNOWN
+    value = resolve(change.desired.properties.get(key), lookup)
+    return value if isinstance(value, str) else UNKNOWN
 
 
 def _deletes(desired: list[Primitive], actual: Actual, state: State | None, scope: set[str] | None) -> list[Change]:
@@ -206,21 +220,13 @@ def _record_of(state: State | None, address: str, ident: str):
 
 def _held_ids(value: Any, ids: Mapping[str, str]) -> set[str]:
     """The object ids among `ids` that a property value holds."""
-    if isinstance(value, Mapping):
-        return set().union(*(_held_ids(v, ids) for v in value.values()))
-    if isinstance(value, (list, tuple)):
-        return set().union(*(_held_ids(v, ids) for v in value))
-    return {value} if isinstance(value, str) and value in ids else set()
+    return {leaf for leaf in leaves(value) if isinstance(leaf, str) and leaf in ids}
 
 
 def _holds(value: Any, ident: str) -> bool:
     """Whether a property value holds an object's id (a real in-use reference, which the cloud
     enforces), not just a value derived from it (a name inside user data)."""
-    if isinstance(value, Mapping):
-        return any(_holds(v, ident) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_holds(v, ident) for v in value)
-    return value == ident
+    return any(leaf == ident for leaf in leaves(value))
 
 
 def _check_deletes(changes: list[Change], drivers: Mapping[str, Driver], state: State | None) -> None:

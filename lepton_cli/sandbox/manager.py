@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,21 @@ def _answers(url: str, timeout: float = 2.0) -> bool:
         return True
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+# The background emulator outlives the command that started it and never needs the caller's
+# credentials: it gets what running Python needs and its own settings, nothing else (no AWS_*,
+# AZURE_*, GOOGLE_*, LEPTON_VAR_*).
+ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ"})
+ENV_PREFIXES = ("LC_", "PYTHON", "MOTO_", "LEPTON_SANDBOX_")
+
+
+def scrubbed_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment the sandbox process starts with: the allow-list above, plus this
+    package's location on PYTHONPATH (so a source checkout serves its own code)."""
+    env = {k: v for k, v in environ.items() if k in ENV_NAMES or k.startswith(ENV_PREFIXES)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parents[2]), environ.get("PYTHONPATH")]))
+    return env
 
 
 def status(home: Path | None = None) -> SandboxStatus:
@@ -98,7 +114,7 @@ def start(timeout: float = 60.0, home: Path | None = None) -> tuple[SandboxStatu
         process = subprocess.Popen(
             [sys.executable, "-m", "lepton_cli.sandbox.serve", "--home", str(home)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")]))},
+            env=scrubbed_env(os.environ),
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -200,10 +200,31 @@ class Backend(Model):
     region: str | None = None
 
 
+VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+VariableType = Literal["string", "number", "bool", "list", "map"]
+
+
+class Variable(Model):
+    """A declared variable (the optional top-level `variables:` block). Declaring any makes
+    every variable given with --var or --var-file a declared one; `sensitive` ones are never
+    shown or stored in clear (docs/plan-language.md, "Variables")."""
+
+    description: str = ""
+    type: VariableType | None = Field(default=None, description="checked when given: string|number|bool|list|map")
+    default: Union[str, int, float, bool, list, dict, None] = Field(
+        default=None, description="used when no value is given; without one the variable is required")
+    sensitive: bool = Field(default=False, description="a secret: shown as (sensitive), kept only as a keyed hash")
+
+    @property
+    def required(self) -> bool:
+        return "default" not in self.model_fields_set
+
+
 class Stack(Model):
     """A whole plan file after rendering, parsing and validation."""
 
     stack: str = Field(pattern=STACK_NAME)
+    variables: dict[Annotated[str, Field(pattern=VARIABLE_NAME)], Variable] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
     backend: Backend = Field(default_factory=Backend)
     resources: dict[Annotated[str, Field(pattern=RESOURCE_NAME)], Resource] = Field(default_factory=dict)

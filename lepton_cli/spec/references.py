@@ -4,7 +4,7 @@ into the resource dependency graph (cycles are errors that name the cycle)."""
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lepton_cli.errors import Diagnostic, Location
@@ -30,11 +30,19 @@ def _strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...
             yield from _strings(v, (*path, i))
 
 
-def check_references(stack: Stack, positions: Positions, filename: str) -> tuple[dict[str, set[str]], list[Diagnostic]]:
-    """The graph (resource -> resources it depends on) and every reference problem."""
-    graph: dict[str, set[str]] = {name: set() for name in stack.resources}
+def check_references(stack: Stack, positions: Positions, filename: str,
+                     raw_resources: Mapping[Any, Any] | None = None) -> tuple[dict[str, set[str]], list[Diagnostic]]:
+    """The graph (resource -> resources it depends on) and every reference problem.
+
+    `raw_resources` is the `resources` mapping as parsed, when some of it failed the schema and
+    `stack` holds only the rest: those resources' references are checked from their raw
+    data, and references to them are known (their kind too, when it is a valid one)."""
+    broken = {n: r for n, r in (raw_resources or {}).items() if n not in stack.resources}
+    kinds: dict[Any, str] = {n: r.kind for n, r in stack.resources.items()}
+    kinds |= {n: r["kind"] for n, r in broken.items() if isinstance(r, dict) and r.get("kind") in KIND_ATTRIBUTES}
+    graph: dict[Any, set[Any]] = {name: set() for name in [*stack.resources, *broken]}
     problems: list[Diagnostic] = []
-    names = list(stack.resources)
+    names = [str(n) for n in graph]
 
     def at(path: tuple[Any, ...]) -> Location:
         for end in range(len(path), -1, -1):
@@ -42,15 +50,15 @@ def check_references(stack: Stack, positions: Positions, filename: str) -> tuple
                 return positions[join_path(path[:end])]
         return Location(filename, 1, 1)
 
-    def interpolations(owner: str | None, path: tuple[Any, ...], text: str) -> None:
+    def interpolations(owner: Any, path: tuple[Any, ...], text: str) -> None:
         for match in INTERPOLATION.finditer(text):
             name, attr = match.groups()
-            if name not in stack.resources:
+            if name not in graph:
                 problems.append(Diagnostic(summary=f"${{{name}.{attr}}} refers to an unknown resource {name!r}",
                                            location=at(path), path=join_path(path), hint=did_you_mean(name, names)))
                 continue
-            kind = stack.resources[name].kind
-            if attr not in KIND_ATTRIBUTES[kind]:
+            kind = kinds.get(name)
+            if kind is not None and attr not in KIND_ATTRIBUTES[kind]:
                 problems.append(Diagnostic(
                     summary=f"a {kind} has no attribute {attr!r}", location=at(path), path=join_path(path),
                     hint=did_you_mean(attr, KIND_ATTRIBUTES[kind]) or f"it has: {', '.join(KIND_ATTRIBUTES[kind])}"))
@@ -63,36 +71,46 @@ def check_references(stack: Stack, positions: Positions, filename: str) -> tuple
             if owner is not None:
                 graph[owner].add(name)
 
+    def reference(name: Any, kind: str | None, other: Any) -> None:
+        """Check `target`/`origin` of resource `name` and add the edge."""
+        field = REFERENCE_FIELDS.get(kind or "")
+        if field is None or not isinstance(other, str):
+            return
+        key, allowed = field
+        path = ("resources", name, key)
+        if other not in graph:
+            problems.append(Diagnostic(summary=f"{key} {other!r} is not a resource of this stack",
+                                       location=at(path), path=join_path(path), hint=did_you_mean(other, names)))
+        elif other == name:
+            problems.append(Diagnostic(summary=f"{name!r} cannot be its own {key}", location=at(path),
+                                       path=join_path(path)))
+        elif kinds.get(other) is not None and kinds[other] not in allowed:
+            problems.append(Diagnostic(
+                summary=f"{key} {other!r} is a {kinds[other]}; expected a {' or a '.join(allowed)}",
+                location=at(path), path=join_path(path)))
+        else:
+            graph[name].add(other)
+            if kind == "load_balancer" and name in stack.resources and other in stack.resources:
+                here = (stack.cloud_of(name), stack.region_of(name))
+                there = (stack.cloud_of(other), stack.region_of(other))
+                if here != there:
+                    problems.append(Diagnostic(
+                        summary=(f"load balancer {name!r} is in {' '.join(here)} but its target {other!r} "
+                                 f"is in {' '.join(there)}"),
+                        location=at(path), path=join_path(path),
+                        hint="a load balancer targets a compute resource in the same cloud and region"))
+
     for name, resource in stack.resources.items():
-        base = ("resources", name)
         field = REFERENCE_FIELDS.get(resource.kind)
-        if field is not None:
-            key, allowed = field
-            other = getattr(resource, key)
-            path = (*base, key)
-            if other not in stack.resources:
-                problems.append(Diagnostic(summary=f"{key} {other!r} is not a resource of this stack",
-                                           location=at(path), path=join_path(path),
-                                           hint=did_you_mean(other, names)))
-            elif other == name:
-                problems.append(Diagnostic(summary=f"{name!r} cannot be its own {key}",
-                                           location=at(path), path=join_path(path)))
-            elif stack.resources[other].kind not in allowed:
-                problems.append(Diagnostic(
-                    summary=f"{key} {other!r} is a {stack.resources[other].kind}; expected a {' or a '.join(allowed)}",
-                    location=at(path), path=join_path(path)))
-            else:
-                graph[name].add(other)
-                if resource.kind == "load_balancer":
-                    here = (stack.cloud_of(name), stack.region_of(name))
-                    there = (stack.cloud_of(other), stack.region_of(other))
-                    if here != there:
-                        problems.append(Diagnostic(
-                            summary=(f"load balancer {name!r} is in {' '.join(here)} but its target {other!r} "
-                                     f"is in {' '.join(there)}"),
-                            location=at(path), path=join_path(path),
-                            hint="a load balancer targets a compute resource in the same cloud and region"))
-        for path, text in _strings(resource.model_dump(exclude_defaults=True), base):
+        reference(name, resource.kind, getattr(resource, field[0]) if field else None)
+        for path, text in _strings(resource.model_dump(exclude_defaults=True), ("resources", name)):
+            interpolations(name, path, text)
+    for name, raw in broken.items():
+        if not isinstance(raw, dict):
+            continue
+        field = REFERENCE_FIELDS.get(kinds.get(name, ""))
+        reference(name, kinds.get(name), raw.get(field[0]) if field else None)
+        for path, text in _strings(raw, ("resources", name)):
             interpolations(name, path, text)
     for key, text in stack.outputs.items():
         path = ("outputs", key)
@@ -106,7 +124,7 @@ def check_references(stack: Stack, positions: Positions, filename: str) -> tuple
     except graphlib.CycleError as exc:
         cycle = exc.args[1]
         problems.append(Diagnostic(
-            summary=f"resources depend on each other in a cycle: {' -> '.join(reversed(cycle))}",
+            summary=f"resources depend on each other in a cycle: {' -> '.join(str(n) for n in reversed(cycle))}",
             location=at(("resources", cycle[0])), path=join_path(("resources", cycle[0])),
             hint="break the cycle: one of these references must go"))
     return graph, problems

@@ -17,13 +17,15 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefine
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from lepton_cli.errors import Diagnostic, Location, PlanFileError
+from lepton_cli.spec.parse import load_core
 
 ENV_PREFIX = "LEPTON_VAR_"
 
 
 def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True,
-                                autoescape=False)
+    from lepton_cli.spec.budget import BudgetedEnvironment  # the sandbox plus time and size limits
+
+    return BudgetedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 
 
 def _template_line(exc: BaseException, filename: str) -> int | None:
@@ -47,10 +49,12 @@ def render(text: str, variables: Mapping[str, Any], filename: str) -> str:
         raise PlanFileError(Diagnostic(
             summary=f"template syntax error: {exc.message}",
             location=Location(filename, exc.lineno or 1, 1),
-            hint="the plan file is a Jinja2 template: check {{ }} and {% %} pairs",
+            hint=getattr(exc, "hint", "the plan file is a Jinja2 template: check {{ }} and {% %} pairs"),
         )) from None
     try:
-        return template.render(var=dict(variables))
+        from lepton_cli.spec.budget import render_budgeted
+
+        return render_budgeted(env, template, var=dict(variables))
     except UndefinedError as exc:
         line = _template_line(exc, filename) or 1
         name = _missing_name(str(exc.message or exc))
@@ -66,7 +70,7 @@ def render(text: str, variables: Mapping[str, Any], filename: str) -> str:
             location=Location(filename, _template_line(exc, filename) or 1, 1),
         )) from None
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError,
-            RecursionError, OverflowError) as exc:
+            RecursionError, OverflowError, MemoryError) as exc:
         raise PlanFileError(Diagnostic(
             summary=f"template error: {exc}",
             location=Location(filename, _template_line(exc, filename) or 1, 1),
@@ -97,8 +101,8 @@ def parse_var_assignment(text: str) -> tuple[str, Any]:
 
 def _scalar(raw: str) -> Any:
     try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
-    except yaml.YAMLError:
+        value = load_core(raw) if raw.strip() else raw
+    except (yaml.YAMLError, PlanFileError, ValueError, RecursionError):
         return raw
     return value if isinstance(value, (str, int, float, bool)) or value is None else raw
 
@@ -121,7 +125,7 @@ def collect_vars(cli_vars: Sequence[str] = (), var_files: Sequence[str | Path] =
 
 def _read_var_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_core(path.read_text(), str(path))
     except OSError as exc:
         raise PlanFileError(Diagnostic(summary=f"cannot read variable file {path}: {exc.strerror}")) from None
     except yaml.YAMLError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lepton_cli.errors import Diagnostic, Location
-from lepton_cli.spec.models import CLOUDS, KINDS, Stack
+from lepton_cli.spec.models import CLOUDS, GPU_SPEC, KINDS, RESOURCE_NAME, STACK_NAME, VARIABLE_NAME, Stack
 from lepton_cli.spec.parse import Positions, join_path
 from lepton_cli.spec.suggest import did_you_mean
 
@@ -98,6 +98,21 @@ def _locate(path: tuple[Any, ...], positions: Positions, filename: str) -> Locat
     return Location(filename, 1, 1)
 
 
+def _name_rule(pattern: str) -> str:
+    """`^[a-z][a-z0-9-]{0,29}$` in words (the regex stays the rule; this is how it is told)."""
+    longest = int(pattern.rsplit(",", 1)[1].split("}")[0]) + 1
+    return f"lowercase letters, digits and '-', starting with a letter, at most {longest} characters"
+
+
+# The plan's patterns in words, for messages (the regexes stay the rules).
+RULES: dict[str, str] = {
+    STACK_NAME: _name_rule(STACK_NAME),
+    RESOURCE_NAME: _name_rule(RESOURCE_NAME),
+    GPU_SPEC: "an accelerator as NAME:COUNT with a count of at least 1, such as A100:1",
+    VARIABLE_NAME: "letters, digits and '_', not starting with a digit",
+}
+
+
 def _expected(error: dict[str, Any]) -> str:
     kind, ctx, msg = error["type"], error.get("ctx") or {}, error["msg"]
     plain = {
@@ -111,7 +126,7 @@ def _expected(error: dict[str, Any]) -> str:
         "greater_than_equal": f"expected a value of at least {ctx.get('ge')}",
         "greater_than": f"expected a value greater than {ctx.get('gt')}",
         "less_than_equal": f"expected a value of at most {ctx.get('le')}",
-        "string_pattern_mismatch": f"expected a value matching {ctx.get('pattern')}",
+        "string_pattern_mismatch": f"expected {RULES.get(ctx.get('pattern'), 'a value matching ' + str(ctx.get('pattern')))}",
         "too_short": f"expected at least {ctx.get('min_length')} item(s)",
     }
     if kind in plain:

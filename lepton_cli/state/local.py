@@ -18,12 +18,24 @@ from lepton_cli.state import lock as locking
 from lepton_cli.state.model import FORMAT_VERSION, LockInfo, State, StateStore
 
 
+STATE_SUFFIX = ".state.json"
+
+
+def stacks_in(directory: Path) -> list[str]:
+    """The stacks that have state in `directory` (none if it does not exist)."""
+    try:
+        return sorted(p.name[:-len(STATE_SUFFIX)] for p in Path(directory).iterdir()
+                      if p.name.endswith(STATE_SUFFIX) and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
 class LocalStateStore(StateStore):
     def __init__(self, directory: Path, stack: str):
         self.directory = Path(directory)
         self.stack = stack
-        self.path = self.directory / f"{stack}.state.json"
-        self.backup_path = self.directory / f"{stack}.state.json.backup"
+        self.path = self.directory / f"{stack}{STATE_SUFFIX}"
+        self.backup_path = self.directory / f"{stack}{STATE_SUFFIX}.backup"
         self.lock_path = self.directory / f"{stack}.lock"
         self.notices: list[str] = []
 

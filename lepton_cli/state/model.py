@@ -55,6 +55,9 @@ class State:
     deposed: dict[str, list[PrimitiveRecord]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     pending: list[PendingOperation] = field(default_factory=list)
+    # Outputs built from a sensitive value: `outputs` shows them as "(sensitive)", this holds
+    # their seals (keyed hash and parts; see engine/sensitive.py), never the value.
+    sealed_outputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +90,7 @@ class State:
             deposed=deposed,
             outputs=data.get("outputs", {}),
             pending=[PendingOperation(**p) for p in data.get("pending", [])],
+            sealed_outputs=data.get("sealed_outputs", {}),
         )
 
 

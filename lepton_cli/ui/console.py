@@ -52,9 +52,29 @@ def output() -> Output:
     return _output or configure()
 
 
+_json_written = False
+
+
 def write_json(document: object) -> None:
     """The one JSON document a `--json` command prints on stdout."""
     import json
 
+    global _json_written
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
+    _json_written = True
+
+
+def json_written() -> bool:
+    """Whether this run printed its JSON document already (an error then adds no second one)."""
+    return _json_written
+
+
+def diagnostic_json(d) -> dict:
+    """A `Diagnostic` as `--json` prints it, in every command's error document."""
+    return {
+        "summary": d.summary, "detail": d.detail, "path": d.path, "address": d.address,
+        "hint": d.hint,
+        "location": None if d.location is None else
+        {"file": d.location.file, "line": d.location.line, "column": d.location.column},
+    }

@@ -86,3 +86,53 @@ def test_sandbox_flag_starts_it_and_says_so(home, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Started the lepton sandbox" in proc.stderr and "1 to create" in proc.stdout
     assert status(home)["running"] is True
+
+
+SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLELEAKED0001",
+    "AWS_SECRET_ACCESS_KEY": "leaked-aws-secret-3f9c1e",
+    "AZURE_CLIENT_SECRET": "leaked-azure-secret-77ab",
+    "GOOGLE_APPLICATION_CREDENTIALS": "/home/someone/leaked-gcp-key.json",
+    "LEPTON_VAR_db_password": "leaked-db-password-51d2",
+}
+
+
+def test_the_sandbox_process_gets_a_scrubbed_environment(home):
+    """Started by `lepton sandbox start` (the installed console script) with cloud
+    credentials and a plan variable in the caller's environment, the background emulator's
+    environment holds none of them, and it still serves."""
+    console_script = Path(sys.executable).parent / "lepton"
+    env = {**os.environ, **SECRETS, "LEPTON_SANDBOX_HOME": str(home), "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+    started = subprocess.run([str(console_script), "sandbox", "start", "--json"], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    endpoint = json.loads(started.stdout)["endpoints"]["aws"]
+    pid = json.loads((home / "sandbox.json").read_text())["pid"]
+
+    environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+    names = {entry.split("=", 1)[0] for entry in environ if entry}
+    assert not names & set(SECRETS), names
+    for value in SECRETS.values():
+        assert all(value not in entry for entry in environ)
+    assert "PATH" in names and "LEPTON_SANDBOX_HOME" in names  # what it needs to run is kept
+
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint,
+                      aws_access_key_id="x", aws_secret_access_key="x")
+    s3.create_bucket(Bucket="scrubbed-env-check")
+    assert "scrubbed-env-check" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_auto_start_by_the_sandbox_flag_scrubs_the_environment_too(home, tmp_path):
+    plan = tmp_path / "lepton.yaml"
+    plan.write_text("stack: scrub\nresources:\n  b: {kind: bucket}\n")
+    env = {**os.environ, **SECRETS, "LEPTON_SANDBOX_HOME": str(home), "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([str(Path(sys.executable).parent / "lepton"), "plan", "-f", str(plan), "--sandbox"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Started the lepton sandbox" in proc.stderr
+    pid = json.loads((home / "sandbox.json").read_text())["pid"]
+    environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    assert not any(value in environ for value in SECRETS.values())
+    assert not any(f"\0{name}=" in f"\0{environ}" for name in SECRETS)

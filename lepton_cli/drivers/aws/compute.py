@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from lepton_cli.catalog.resolver import InstanceType, check_instance_type, resolve_size
+from lepton_cli.catalog.resolver import InstanceType, check_instance_type, choose_size, describe
 from lepton_cli.drivers.aws import firewall, network
 from lepton_cli.drivers.aws.common import AwsType, translate
 from lepton_cli.drivers.aws.errors import missing_ok
@@ -46,14 +46,19 @@ def network_zones(resource: Compute) -> int:
 
 
 def instance_type(resource: Compute) -> InstanceType:
+    return instance_choice(resource)[0]
+
+
+def instance_choice(resource: Compute) -> tuple[InstanceType, list[str]]:
+    """The type a group runs, and notes on how `size` was resolved (for the plan)."""
     if resource.instance_type is not None:
         name = resource.instance_type
         if isinstance(name, dict):
             if "aws" not in name:
                 raise LeptonError("instance_type names no type for aws; add `aws: <type>` to the map or use size")
             name = name["aws"]
-        return check_instance_type("aws", name)
-    return resolve_size("aws", resource.size)
+        return check_instance_type("aws", name), []
+    return choose_size("aws", resource.size)
 
 
 def validate(stack: Stack, name: str) -> list[Diagnostic]:
@@ -79,7 +84,7 @@ def _at(d: Diagnostic, name: str, key: str) -> Diagnostic:
 
 def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> list[Primitive]:
     resource: Compute = stack.resources[name]
-    itype = instance_type(resource)
+    itype, notes = instance_choice(resource)
     image_id = driver.images.resolve(region, resource.image, itype.arch)
     balancers = [n for n, r in stack.resources.items()
                  if r.kind == "load_balancer" and r.target == name and stack.cloud_of(n) == "aws"]
@@ -91,16 +96,19 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
     sg = firewall.security_group(stack.stack, name, region, "compute", ingress, network.vpc_ref(region))
     physical = f"{stack.stack}-{name}"
 
-    def prim(type_: str, props: dict[str, Any], ignore_changes: frozenset[str] = frozenset()) -> Primitive:
+    def prim(type_: str, props: dict[str, Any], ignore_changes: frozenset[str] = frozenset(),
+             summary: tuple[str, ...] = ()) -> Primitive:
         return Primitive(address=f"{name}/aws.{type_}", type=f"aws.{type_}", cloud="aws", region=region,
-                         resource=name, kind="compute", properties=props, ignore_changes=ignore_changes)
+                         resource=name, kind="compute", properties=props, ignore_changes=ignore_changes,
+                         summary=summary)
 
     template = prim("launch_template", {
         "name": physical, "image_id": image_id, "instance_type": itype.name,
         "user_data": ctx.interpolate(resource.user_data) if resource.user_data else "",
         "disk_gb": resource.disk_gb, "spot": resource.spot, "security_group_ids": [Ref(sg.address, "id")],
         "root_volume": dict(ROOT_VOLUME), "metadata": dict(METADATA),
-    })
+    }, summary=(*describe(itype, (resource.autoscale.min, resource.autoscale.max) if resource.autoscale
+                          else resource.desired_count), *(f"note: {n}" for n in notes)))
     size = (resource.autoscale.min, resource.autoscale.max) if resource.autoscale else (resource.desired_count,) * 2
     group = prim("autoscaling_group", {
         "name": physical, "launch_template_id": Ref(template.address, "id"), "launch_template_version": "$Default",
@@ -141,7 +149,7 @@ def _template_properties(name: str, data: dict[str, Any]) -> dict[str, Any]:
         "user_data": base64.b64decode(user_data).decode(errors="replace") if user_data else "",
         "disk_gb": ebs.get("VolumeSize"),
         "spot": (data.get("InstanceMarketOptions") or {}).get("MarketType") == "spot",
-        "security_group_ids": list(data.get("SecurityGroupIds", [])),
+        "security_group_ids": sorted(data.get("SecurityGroupIds", [])),
         "root_volume": {"device": disk.get("DeviceName"), "type": ebs.get("VolumeType"),
                         "encrypted": ebs.get("Encrypted"), "delete_on_termination": ebs.get("DeleteOnTermination")},
         "metadata": {"http_tokens": metadata.get("HttpTokens"), "http_endpoint": metadata.get("HttpEndpoint")},
@@ -157,6 +165,9 @@ class LaunchTemplateType(AwsType):
     name_key, name_scope = "name", NameScope.REGION  # template names: one per account and region
     update_notes = {k: "rolls a new launch template version" for k in (
         "image_id", "instance_type", "user_data", "disk_gb", "spot", "security_group_ids", "root_volume", "metadata")}
+
+    def normalize(self, properties):
+        return {**properties, "security_group_ids": sorted(properties["security_group_ids"])}
 
     def list(self, region: str) -> list[Observed]:
         # Templates are not in (moto's) tagging API, but name the stack's security group: none

@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from lepton_cli.drivers.aws import bucket, cdn, compute, firewall, load_balancer, network
+from lepton_cli.drivers.aws.regions import REGIONS
 from lepton_cli.drivers.base import Driver, DriverConfig, ExpandContext, Primitive, PrimitiveType, Ref
 from lepton_cli.spec.models import Stack
 
@@ -35,6 +36,7 @@ SANDBOX_CREDENTIALS = {"aws_access_key_id": "lepton-sandbox", "aws_secret_access
 class AwsDriver(Driver):
     cloud = "aws"
     sandbox_services = {"aws": "aws"}  # every AWS API is served by the sandbox's moto server
+    regions = REGIONS  # region -> availability zones (shipped data, checked by `lepton validate`)
 
     def __init__(self, config: DriverConfig):
         super().__init__(config)
@@ -144,9 +146,20 @@ class AwsDriver(Driver):
         return Ref(f"{name}/{suffix}", output)
 
     def validate(self, stack: Stack, names: list[str]):
+        from lepton_cli.errors import Diagnostic
+
         diagnostics = []
         for name in names:
-            check = getattr(KIND_MODULES[stack.resources[name].kind], "validate", None)
+            module = KIND_MODULES[stack.resources[name].kind]
+            check = getattr(module, "validate", None)
             if check is not None:
                 diagnostics += check(stack, name)
+            region = stack.region_of(name)
+            zones = getattr(module, "network_zones", lambda _r: 0)(stack.resources[name])
+            if zones > self.regions.get(region, zones):
+                written = "zones" if "zones" in stack.resources[name].model_fields_set else "kind"
+                diagnostics.append(Diagnostic(
+                    summary=f"region {region} has {self.regions[region]} availability zones; {name!r} asks for {zones}",
+                    path=f"resources.{name}.{written}",
+                    hint=f"use zones: {self.regions[region]} or less, or a region with more zones"))
         return diagnostics

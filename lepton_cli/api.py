@@ -194,6 +194,7 @@ class Workspace:
             "plan_file": str(self.loaded.path.resolve()) if self.loaded else None,
             "sandbox": self.sandbox,
             "state_dir": str(self.store.directory),
+            "backend": getattr(self.store, "settings", dict)() or None,  # a remote backend: where its state is
             "driver_settings": self.driver_settings,
         }
 
@@ -350,7 +351,7 @@ def open_changeset(path: str | Path, *, cli_vars: Sequence[str] = (), var_files:
     lock before applying it. Its sensitive values are rebuilt from the variables given now
     (as for `plan`), which must be those it was planned with."""
     from lepton_cli.engine.changeset import load_changeset
-    from lepton_cli.state.local import LocalStateStore
+    from lepton_cli.state.store import store_from_context
 
     plan = load_changeset(Path(path), lambda ctx: _changeset_variables(ctx, cli_vars, var_files, env))
     ctx = plan.context or {}
@@ -360,7 +361,7 @@ def open_changeset(path: str | Path, *, cli_vars: Sequence[str] = (), var_files:
     except (KeyError, TypeError):
         raise LeptonError(f"{path} is not a change set saved by `lepton plan -o`") from None
     sandbox = bool(ctx.get("sandbox"))
-    store = LocalStateStore(Path(ctx["state_dir"]), stack)
+    store = store_from_context(ctx.get("backend"), stack, sandbox=sandbox, directory=Path(ctx["state_dir"]))
     endpoints, started = _sandbox_endpoints(sandbox)
     ws = Workspace(stack_name=stack, store=store, sandbox=sandbox,
                    driver_settings=ctx.get("driver_settings") or {}, endpoints=endpoints,

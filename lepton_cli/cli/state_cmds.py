@@ -8,11 +8,12 @@ import typer
 from rich.markup import escape
 
 from lepton_cli.cli.lazy import api  # imported on first use: `lepton --help` stays fast
-from lepton_cli.cli.options import Json, PlanFile, Sandbox, StackName, StateDir, Vars, VarFiles
-from lepton_cli.errors import LeptonError
+from lepton_cli.cli.options import Json, PlanFile, Sandbox, StackName, StateDir, Vars, VarFiles, Yes
+from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.ui.console import output, write_json
 
-app = typer.Typer(help="Inspect a stack's state, or break a stale lock.", no_args_is_help=True)
+app = typer.Typer(help="Inspect a stack's state, break a stale lock, move it to or from a remote backend.",
+                  no_args_is_help=True)
 
 
 def open_state(file, var, var_file, sandbox, state_dir, stack, *, reach_clouds: bool = False,
@@ -85,8 +86,57 @@ def show(address: Annotated[str, typer.Argument(help="A primitive's address, e.g
 @app.command("unlock")
 def unlock(lock_id: Annotated[str, typer.Argument(metavar="ID", help="The lock's id, as the error that named the holder showed it.")],
            file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
-           sandbox: Sandbox = False, state_dir: StateDir = None, stack: StackName = None) -> None:
-    """Break a stack's lock. Only do this when its holder is certainly gone."""
+           sandbox: Sandbox = False, state_dir: StateDir = None, stack: StackName = None,
+           yes: Yes = False) -> None:
+    """Break a stack's lock. Only do this when its holder is certainly gone. A remote lock
+    (whose holder may run on another machine) is broken only after confirmation or --yes."""
     ws = open_state(file, var, var_file, sandbox, state_dir, stack)
+    if getattr(ws.store, "remote", False) and not yes:
+        from lepton_cli.cli.stack_cmds import _confirm
+
+        holder, _, age = ws.store.lock_named(lock_id)
+        _confirm(f"Break the lock on stack {ws.stack_name} held by {holder.user}@{holder.host}, pid {holder.pid} "
+                 f"(`lepton {holder.command}` since {holder.since}, {age})? It may still be running on another "
+                 f"machine.", f"state unlock {lock_id}")
     ws.store.force_unlock(lock_id)
     output().out.print(f"Released lock {escape(lock_id)} on stack {escape(ws.stack_name)}.")
+
+
+def _local_and_remote(file, var, var_file, sandbox, state_dir):
+    """The stack's local state store and the remote one its plan file's backend names."""
+    from lepton_cli.state.local import LocalStateStore
+
+    ws = open_state(file, var, var_file, sandbox, state_dir, None, lenient=False)
+    if not getattr(ws.store, "remote", False):
+        raise LeptonError(Diagnostic(
+            summary=f"the plan file {file} names no remote backend: its state is already local ({ws.store.path})",
+            hint="add e.g. `backend: {type: s3, bucket: BUCKET, prefix: team, region: us-east-1}` to it first"))
+    return ws, LocalStateStore(ws.store.directory, ws.stack_name), ws.store
+
+
+@app.command("push")
+def push(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
+         sandbox: Sandbox = False, state_dir: StateDir = None) -> None:
+    """Move the stack's local state to the remote backend its plan file names."""
+    from lepton_cli.state.store import move_state
+
+    ws, local, remote = _local_and_remote(file, var, var_file, sandbox, state_dir)
+    state = move_state(local, remote, "state push")
+    output().out.print(f"Pushed the state of stack {escape(ws.stack_name)} (serial {state.serial}) to "
+                       f"{escape(remote.path)}.")
+    output().out.print(f"The local copy {escape(str(local.path))} is no longer read while the plan file names "
+                       f"the {escape(ws.stack.backend.type)} backend; remove it once you have checked.")
+
+
+@app.command("pull")
+def pull(file: PlanFile = api.DEFAULT_PLAN_FILE, var: Vars = None, var_file: VarFiles = None,
+         sandbox: Sandbox = False, state_dir: StateDir = None) -> None:
+    """Copy the stack's state from the remote backend its plan file names to local state
+    (then remove the `backend:` block to use it)."""
+    from lepton_cli.state.store import move_state
+
+    ws, local, remote = _local_and_remote(file, var, var_file, sandbox, state_dir)
+    state = move_state(remote, local, "state pull")
+    output().out.print(f"Pulled the state of stack {escape(ws.stack_name)} (serial {state.serial}) from "
+                       f"{escape(remote.path)} to {escape(str(local.path))}.")
+    output().out.print("Remove the plan file's `backend:` block to use it; the remote copy is left as it was.")

@@ -191,13 +191,25 @@ class Defaults(Model):
 
 
 class Backend(Model):
-    """Where state lives. Only `local` is implemented; remote backends come later."""
+    """Where state lives (docs/state.md): `local` files, or an `s3` bucket shared by a team;
+    gcs and azblob come later."""
 
     type: Literal["local", "s3", "gcs", "azblob"] = "local"
     path: str | None = None  # local: a directory for state files
-    bucket: str | None = None
-    prefix: str | None = None
-    region: str | None = None
+    bucket: str | None = None  # s3: the bucket (it must exist; credentials from the SDK's chain)
+    prefix: str | None = None  # s3: objects are <prefix>/<stack>.state.json and <prefix>/<stack>.lock
+    region: str | None = None  # s3: the bucket's region
+
+    @model_validator(mode="after")
+    def _fields_of_type(self):
+        if self.type != "local" and self.path is not None:
+            raise ValueError(f"`path` is for the local backend; the {self.type} backend takes bucket, prefix, region")
+        if self.type == "local" and (self.bucket or self.prefix or self.region):
+            raise ValueError("bucket, prefix and region are for a remote backend (type: s3); "
+                             "the local backend takes only `path`")
+        if self.type in {"s3", "gcs"} and not self.bucket:
+            raise ValueError(f"the {self.type} backend needs `bucket:` (the bucket that holds the state)")
+        return self
 
 
 VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"

@@ -30,6 +30,21 @@ def stacks_in(directory: Path) -> list[str]:
         return []
 
 
+def check_history(current: State, state: State, where: object, separate: str) -> None:
+    """Refuse to write `state` over `current` of another lineage (`separate` says how to keep
+    the two apart) or over a newer serial someone else wrote."""
+    if current.lineage != state.lineage:
+        raise StateError(Diagnostic(
+            summary=f"refusing to overwrite state {where}: it belongs to another history "
+                    f"(lineage {current.lineage}, not {state.lineage})",
+            hint=separate))
+    if current.serial > state.serial:
+        raise StateError(Diagnostic(
+            summary=f"refusing to overwrite state {where}: it was written by someone else meanwhile "
+                    f"(serial {current.serial}, this run has {state.serial})",
+            hint="run `lepton plan` again to see the current state"))
+
+
 class LocalStateStore(StateStore):
     def __init__(self, directory: Path, stack: str):
         self.directory = Path(directory)
@@ -67,16 +82,8 @@ class LocalStateStore(StateStore):
     def write(self, state: State) -> None:
         current = self.read()
         if current is not None:
-            if current.lineage != state.lineage:
-                raise StateError(Diagnostic(
-                    summary=f"refusing to overwrite state {self.path}: it belongs to another history "
-                            f"(lineage {current.lineage}, not {state.lineage})",
-                    hint="two different stacks share this state file name; use --state-dir to separate them"))
-            if current.serial > state.serial:
-                raise StateError(Diagnostic(
-                    summary=f"refusing to overwrite state {self.path}: it was written by someone else meanwhile "
-                            f"(serial {current.serial}, this run has {state.serial})",
-                    hint="run `lepton plan` again to see the current state"))
+            check_history(current, state, self.path,
+                          "two different stacks share this state file name; use --state-dir to separate them")
         state.serial += 1
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         text = json.dumps(state.to_dict(), indent=2, sort_keys=True, default=str) + "\n"

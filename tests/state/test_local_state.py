@@ -209,4 +209,4 @@ def test_where_state_lives(tmp_path):
     assert state_directory(plan, Backend(), sandbox=False, env={"LEPTON_STATE_DIR": "/srv/state"}) == Path("/srv/state")
     assert state_directory(plan, Backend(), sandbox=True, state_dir="/x", env={"LEPTON_STATE_DIR": "/y"}) == Path("/x/sandbox")
     with pytest.raises(LeptonError, match="not available yet"):
-        state_store_for(plan, "shop", Backend(type="s3", bucket="b"), sandbox=False, env={})
+        state_store_for(plan, "shop", Backend(type="gcs", bucket="b"), sandbox=False, env={})

@@ -30,6 +30,23 @@ def stacks_in(directory: Path) -> list[str]:
         return []
 
 
+def parse_state(text: str | bytes, where: str, corrupt_hint: str) -> State:
+    """A state document read from `where`, or one clear error saying what is wrong with it."""
+    try:
+        data = json.loads(text)
+        if data.get("format_version") != FORMAT_VERSION:
+            raise StateError(Diagnostic(
+                summary=f"state {where} has format version {data.get('format_version')!r}; "
+                        f"this lepton reads version {FORMAT_VERSION}",
+                hint="use the lepton version that wrote it"))
+        return State.from_dict(data)
+    except StateError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise StateError(Diagnostic(summary=f"state {where} is corrupt (not a lepton state document)",
+                                    hint=corrupt_hint)) from None
+
+
 def check_history(current: State, state: State, where: object, separate: str) -> None:
     """Refuse to write `state` over `current` of another lineage (`separate` says how to keep
     the two apart) or over a newer serial someone else wrote."""
@@ -62,21 +79,9 @@ class LocalStateStore(StateStore):
             return None
         except OSError as exc:
             raise StateError(f"cannot read state {self.path}: {exc.strerror}") from None
-        try:
-            data = json.loads(text)
-            if data.get("format_version") != FORMAT_VERSION:
-                raise StateError(Diagnostic(
-                    summary=f"state {self.path} has format version {data.get('format_version')!r}; "
-                            f"this lepton reads version {FORMAT_VERSION}",
-                    hint="use the lepton version that wrote it"))
-            return State.from_dict(data)
-        except StateError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError):
-            hint = (f"the previous version is in {self.backup_path}: inspect it, and if it is right, "
-                    f"copy it over {self.path.name}") if self.backup_path.exists() else ""
-            raise StateError(Diagnostic(summary=f"state file {self.path} is corrupt (not a lepton state document)",
-                                        hint=hint)) from None
+        hint = (f"the previous version is in {self.backup_path}: inspect it, and if it is right, "
+                f"copy it over {self.path.name}") if self.backup_path.exists() else ""
+        return parse_state(text, f"file {self.path}", hint)
 
     # -- writing ---------------------------------------------------------------------------------
     def write(self, state: State) -> None:

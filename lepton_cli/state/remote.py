@@ -21,8 +21,8 @@ from pathlib import Path
 
 from lepton_cli.errors import Diagnostic, StateError
 from lepton_cli.state import lock as locking
-from lepton_cli.state.local import STATE_SUFFIX, check_history
-from lepton_cli.state.model import FORMAT_VERSION, LockInfo, State, StateStore
+from lepton_cli.state.local import STATE_SUFFIX, check_history, parse_state
+from lepton_cli.state.model import LockInfo, State, StateStore
 
 
 class ConditionFailed(Exception):
@@ -111,22 +111,10 @@ class RemoteStateStore(StateStore):
 
     # -- reading ---------------------------------------------------------------------------------
     def _parse(self, blob: Blob, key: str) -> State:
-        try:
-            data = json.loads(blob.data)
-            if data.get("format_version") != FORMAT_VERSION:
-                raise StateError(Diagnostic(
-                    summary=f"state {self.objects.url(key)} has format version {data.get('format_version')!r}; "
-                            f"this lepton reads version {FORMAT_VERSION}",
-                    hint="use the lepton version that wrote it"))
-            return State.from_dict(data)
-        except StateError:
-            raise
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise StateError(Diagnostic(
-                summary=f"state {self.objects.url(key)} is corrupt (not a lepton state document)",
-                hint=f"the previous version is {self.objects.url(self.backup_key)} (or an earlier version of "
-                     f"the object, if the bucket keeps versions): inspect it, and if it is right, copy it over "
-                     f"{self.objects.url(key)}")) from None
+        return parse_state(blob.data, self.objects.url(key), (
+            f"the previous version is {self.objects.url(self.backup_key)} (or an earlier version of "
+            f"the object, if the bucket keeps versions): inspect it, and if it is right, copy it over "
+            f"{self.objects.url(key)}"))
 
     def read(self) -> State | None:
         """The current state; later writes are conditional on the version read."""

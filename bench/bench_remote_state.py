@@ -1,14 +1,15 @@
-"""Benchmark: the cost of apply's journal writes on the local and the s3 state backend; print JSON.
+"""Benchmark: the cost of apply's journal writes on the local, s3, gcs and azblob state backends; print JSON.
 
     python bench/bench_remote_state.py                    # states of 10, 100, 500 primitives
     python bench/bench_remote_state.py --sizes 50 --writes 40 --buckets 10
 
 Apply writes state after every completed operation (and its intents before each batch), so the
 cost of one state write is paid once or twice per operation. Two measurements, against the
-sandbox's moto S3 served in this process on a loopback port:
+sandbox's emulators (moto S3, the Cloud Storage emulator, Azurite) on loopback ports:
 
 - `writes`: `StateStore.write` of a state holding N primitives, repeated; median milliseconds per
-  write, S3 requests per write (counted with a botocore hook) and the document's size.
+  write, requests per write (S3: counted with a botocore hook; gcs/azblob: object-store calls,
+  one HTTP request each for documents this size) and the document's size.
 - `apply`: a real `apply` (and `destroy`) of a stack of B buckets with each backend: wall time,
   state writes, and the S3 requests made for state.
 
@@ -47,6 +48,18 @@ def sample_state(size: int):
     return state
 
 
+class ObjectCalls:
+    """Counts a remote store's object operations (get/put/delete: one request each here)."""
+
+    def __init__(self):
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def install(self, store) -> None:
+        for name in ("get", "put", "delete"):
+            method = getattr(store.objects, name)
+            setattr(store.objects, name, lambda *a, _m=method, _n=name, **k: (self.counts.update([_n]), _m(*a, **k))[1])
+
+
 class S3Requests:
     """Counts S3 requests by operation, from every boto3 client made after `install`."""
 
@@ -77,7 +90,7 @@ def time_writes(make_store, size: int, writes: int, counter: S3Requests | None) 
     return result
 
 
-def run_apply(directory: Path, backend: str, buckets: int) -> dict:
+def run_apply(directory: Path, backend: str, buckets: int, counter_type=None) -> dict:
     from lepton_cli import api
 
     lines = ["stack: bench", "defaults: {cloud: aws, region: us-east-1}", backend, "resources:"]
@@ -96,7 +109,7 @@ def run_apply(directory: Path, backend: str, buckets: int) -> dict:
         original(state)
 
     store.write = counted
-    counter = S3Requests()
+    counter = (counter_type or S3Requests)()
     if hasattr(store, "objects"):
         counter.install(store)
     phases = {}
@@ -135,6 +148,26 @@ def main() -> None:
         bucket = f"bench-state-{uuid.uuid4().hex[:8]}"
         boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint, **SANDBOX_CREDENTIALS).create_bucket(
             Bucket=bucket)
+        from azure.storage.blob import BlobServiceClient
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        from lepton_cli.sandbox.azurite import ACCOUNTS
+        from lepton_cli.state.azblob import AzureBlobObjects
+        from lepton_cli.state.gcs import GcsObjects
+
+        account, blob_endpoint = "leptonsandbox0", status.endpoints["azblob"]
+        BlobServiceClient(f"{blob_endpoint}/{account}", credential={
+            "account_name": account, "account_key": ACCOUNTS[account]}).create_container(bucket)
+        storage.Client(project="lepton-sandbox", credentials=AnonymousCredentials(),
+                       client_options={"api_endpoint": status.endpoints["gcs"]}).create_bucket(bucket)
+        remotes = {  # backend -> (object store, plan backend block)
+            "gcs": (lambda: GcsObjects(bucket, sandbox=True, endpoint=lambda: status.endpoints["gcs"]),
+                    f"backend: {{type: gcs, bucket: {bucket}, prefix: apply}}"),
+            "azblob": (lambda: AzureBlobObjects(account, bucket, sandbox=True,
+                                                endpoint=lambda a: (f"{blob_endpoint}/{a}", ACCOUNTS[a])),
+                       f"backend: {{type: azblob, account: {account}, container: {bucket}, prefix: apply}}"),
+        }
         report: dict = {"writes": {}, "apply": {}}
         for size in args.sizes:
             local_dir = Path(tmp) / f"local-{size}"
@@ -143,12 +176,18 @@ def main() -> None:
                 "s3": time_writes(lambda: RemoteStateStore(
                     S3Objects(bucket, "us-east-1", sandbox=True, endpoint=lambda: endpoint), f"w{size}", "bench",
                     Path(tmp)), size, args.writes, S3Requests()),
+                **{name: time_writes(lambda: RemoteStateStore(objects(), f"w{size}", "bench", Path(tmp)), size,
+                                     args.writes, ObjectCalls()) for name, (objects, _) in remotes.items()},
             }
         for name, backend in (("local", "backend: {type: local}"),
                               ("s3", f"backend: {{type: s3, bucket: {bucket}, prefix: apply, region: us-east-1}}")):
             directory = Path(tmp) / f"apply-{name}"
             directory.mkdir()
             report["apply"][name] = run_apply(directory, backend, args.buckets)
+        for name, (_, backend) in remotes.items():
+            directory = Path(tmp) / f"apply-{name}"
+            directory.mkdir()
+            report["apply"][name] = run_apply(directory, backend, args.buckets, ObjectCalls)
         report["apply"]["buckets"] = args.buckets
     json.dump(report, sys.stdout, indent=2)
     print()

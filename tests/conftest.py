@@ -38,3 +38,51 @@ def unique_stack(request) -> str:
 
     digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
     return f"t{digest}"
+
+
+@pytest.fixture(scope="session")
+def gcp_endpoints():
+    """The sandbox's Google Cloud emulators in this process, on free loopback ports:
+    {"compute": URL, "storage": URL} (the driver's `DriverConfig.endpoints`), shared by the
+    session; tests isolate themselves by stack name, as on AWS."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from lepton_cli.sandbox.gcp.compute.app import make_app as compute_app
+    from lepton_cli.sandbox.gcp.storage.app import make_app as storage_app
+
+    servers = {}
+    for service, factory in {"compute": compute_app, "storage": storage_app}.items():
+        servers[service] = make_server("127.0.0.1", 0, factory(), threaded=True)
+        threading.Thread(target=servers[service].serve_forever, daemon=True).start()
+    try:
+        yield {service: f"http://127.0.0.1:{server.server_port}" for service, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="session")
+def azure_endpoints():
+    """The sandbox's Azure in this process: the ARM emulator on a free loopback port, handing
+    out storage accounts from the pool of the session's shared Azurite. {"arm": URL, "blob": URL}
+    (the driver's `DriverConfig.endpoints`)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from lepton_cli.sandbox import azurite
+    from lepton_cli.sandbox.azure.app import make_app
+    from lepton_cli.sandbox.azure.storage import BlobPool
+
+    blob = azurite.shared()
+    pool = BlobPool(blob.endpoint, {n: k for n, k in azurite.ACCOUNTS.items() if n != azurite.DEV_ACCOUNT})
+    server = make_server("127.0.0.1", 0, make_app(pool), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield {"arm": f"http://127.0.0.1:{server.server_port}", "blob": blob.endpoint}
+    finally:
+        server.shutdown()
+        server.server_close()

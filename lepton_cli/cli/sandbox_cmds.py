@@ -22,6 +22,8 @@ def _print_status(status, json: bool) -> None:
     out.print(f"The sandbox is running[muted] (pid {status.pid})[/]:")
     for service, url in sorted(status.endpoints.items()):
         out.print(f"  {escape(service)}: {escape(url)}")
+    for service, why in sorted(status.unavailable.items()):
+        out.print(f"  {escape(service)}: unavailable: {escape(why)}")
 
 
 @app.command()

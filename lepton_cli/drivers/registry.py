@@ -15,6 +15,7 @@ from lepton_cli.errors import LeptonError
 # cloud -> "module:Class"; a cloud missing here has no driver yet.
 DRIVERS: dict[str, str] = {
     "aws": "lepton_cli.drivers.aws.driver:AwsDriver",
+    "gcp": "lepton_cli.drivers.gcp.driver:GcpDriver",
 }
 
 

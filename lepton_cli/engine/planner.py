@@ -202,7 +202,7 @@ def _destroy_first_spreads(changes: list[Change], referrers: Mapping[str, set[st
         for address in referrers.get(first.address, ()):
             other = by_address.get(address)
             if other is not None and (other.create_first or (other.action is Action.UPDATE
-                                                             and _holds(other.current.properties, first.current.id))):
+                                                             and _holds(other.current.properties, first.current))):
                 other.action = Action.REPLACE
                 other.notes = []
                 other.strategy = ReplaceStrategy.DESTROY_BEFORE_CREATE
@@ -223,10 +223,12 @@ def _held_ids(value: Any, ids: Mapping[str, str]) -> set[str]:
     return {leaf for leaf in leaves(value) if isinstance(leaf, str) and leaf in ids}
 
 
-def _holds(value: Any, ident: str) -> bool:
-    """Whether a property value holds an object's id (a real in-use reference, which the cloud
-    enforces), not just a value derived from it (a name inside user data)."""
-    return any(leaf == ident for leaf in leaves(value))
+def _holds(value: Any, target: Observed) -> bool:
+    """Whether a property value holds an object's id or one of its outputs whole (a real in-use
+    reference, which the cloud enforces: a GCP backend service holds its group's instance-group
+    URL), not just a value derived from one (a name inside user data)."""
+    handles = {target.id, *(v for v in target.outputs.values() if isinstance(v, str) and v)}
+    return any(isinstance(leaf, str) and leaf in handles for leaf in leaves(value))
 
 
 def _check_deletes(changes: list[Change], drivers: Mapping[str, Driver], state: State | None) -> None:

@@ -31,9 +31,12 @@ class SandboxStatus:
     running: bool
     endpoints: dict[str, str] = field(default_factory=dict)
     pid: int | None = None
+    unavailable: dict[str, str] = field(default_factory=dict)  # service -> why the sandbox cannot serve it
 
     def to_json(self) -> dict:
-        return {"running": self.running, "endpoints": dict(self.endpoints) if self.running else {}}
+        if not self.running:
+            return {"running": False, "endpoints": {}}
+        return {"running": True, "endpoints": dict(self.endpoints), "unavailable": dict(self.unavailable)}
 
 
 def _answers(url: str, timeout: float = 2.0) -> bool:
@@ -50,7 +53,7 @@ def _answers(url: str, timeout: float = 2.0) -> bool:
 # The background emulator outlives the command that started it and never needs the caller's
 # credentials: it gets what running Python needs and its own settings, nothing else (no AWS_*,
 # AZURE_*, GOOGLE_*, LEPTON_VAR_*).
-ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ"})
+ENV_NAMES = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TMPDIR", "TZ", "LEPTON_AZURITE"})
 ENV_PREFIXES = ("LC_", "PYTHON", "MOTO_", "LEPTON_SANDBOX_")
 
 
@@ -70,7 +73,8 @@ def status(home: Path | None = None) -> SandboxStatus:
     endpoints = {str(k): str(v) for k, v in data["endpoints"].items()}
     if not all(_answers(url) for url in endpoints.values()):
         return SandboxStatus(running=False, pid=int(data["pid"]))
-    return SandboxStatus(running=True, endpoints=endpoints, pid=int(data["pid"]))
+    return SandboxStatus(running=True, endpoints=endpoints, pid=int(data["pid"]),
+                         unavailable={str(k): str(v) for k, v in data.get("unavailable", {}).items()})
 
 
 def _take_start_lock(home: Path, timeout: float) -> Path:

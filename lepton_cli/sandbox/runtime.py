@@ -25,10 +25,11 @@ def read_runtime(home: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and "pid" in data and "endpoints" in data else None
 
 
-def write_runtime(home: Path, pid: int, endpoints: Mapping[str, str]) -> None:
+def write_runtime(home: Path, pid: int, endpoints: Mapping[str, str], details: Mapping[str, Any] | None = None) -> None:
+    """`details`: what else clients need (services unavailable and why, Azurite's accounts)."""
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     temp = home / f".{RUNTIME}.{pid}.tmp"
-    temp.write_text(json.dumps({"pid": pid, "endpoints": dict(endpoints),
+    temp.write_text(json.dumps({**(details or {}), "pid": pid, "endpoints": dict(endpoints),
                                 "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}))
     os.replace(temp, home / RUNTIME)
 

@@ -25,7 +25,7 @@ def main() -> None:
     finished = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: finished.set())
     signal.signal(signal.SIGINT, lambda *_: finished.set())
-    write_runtime(home, os.getpid(), running.endpoints)
+    write_runtime(home, os.getpid(), running.endpoints, running.details)
     try:
         finished.wait()
     finally:

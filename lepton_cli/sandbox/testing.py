@@ -17,8 +17,8 @@ from lepton_cli.sandbox.runtime import remove_runtime, write_runtime
 def in_process_sandbox(home: Path) -> Iterator[SandboxStatus]:
     from lepton_cli.sandbox.server import serve_all
 
-    running = serve_all()
-    write_runtime(Path(home), os.getpid(), running.endpoints)
+    running = serve_all(shared_children=True)  # Azurite: started once per test session
+    write_runtime(Path(home), os.getpid(), running.endpoints, running.details)
     try:
         yield status(Path(home))
     finally:

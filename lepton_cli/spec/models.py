@@ -190,25 +190,62 @@ class Defaults(Model):
     subscription: str | None = None
 
 
+# Remote backend type -> the fields it needs; any other remote field is refused.
+BACKEND_FIELDS: dict[str, tuple[str, ...]] = {"s3": ("bucket",), "gcs": ("bucket",), "azblob": ("account", "container")}
+BACKEND_OPTIONAL: dict[str, tuple[str, ...]] = {"s3": ("prefix", "region"), "gcs": ("prefix",), "azblob": ("prefix",)}
+AZURE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+AZURE_CONTAINER = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
+
+
 class Backend(Model):
-    """Where state lives (docs/state.md): `local` files, or an `s3` bucket shared by a team;
-    gcs and azblob come later."""
+    """Where state lives (docs/state.md): `local` files, or an `s3` or `gcs` bucket or an
+    `azblob` container shared by a team."""
 
     type: Literal["local", "s3", "gcs", "azblob"] = "local"
     path: str | None = None  # local: a directory for state files
-    bucket: str | None = None  # s3: the bucket (it must exist; credentials from the SDK's chain)
-    prefix: str | None = None  # s3: objects are <prefix>/<stack>.state.json and <prefix>/<stack>.lock
+    bucket: str | None = None  # s3, gcs: the bucket (it must exist; credentials from the SDK's chain)
+    prefix: str | None = None  # remote: objects are <prefix>/<stack>.state.json and <prefix>/<stack>.lock
     region: str | None = None  # s3: the bucket's region
+    account: str | None = None  # azblob: the storage account
+    container: str | None = None  # azblob: the blob container
+
+    @field_validator("account")
+    @classmethod
+    def _account_name(cls, value: str | None) -> str | None:
+        if value is not None and not AZURE_ACCOUNT.match(value):
+            raise ValueError(f"{value!r} is not a storage account name: 3-24 lowercase letters and digits")
+        return value
+
+    @field_validator("container")
+    @classmethod
+    def _container_name(cls, value: str | None) -> str | None:
+        if value is not None and not AZURE_CONTAINER.match(value):
+            raise ValueError(f"{value!r} is not a blob container name: 3-63 lowercase letters, digits and single "
+                             f"hyphens, starting and ending with a letter or digit")
+        return value
 
     @model_validator(mode="after")
     def _fields_of_type(self):
         if self.type != "local" and self.path is not None:
-            raise ValueError(f"`path` is for the local backend; the {self.type} backend takes bucket, prefix, region")
+            raise ValueError(f"`path` is for the local backend; the {self.type} backend takes "
+                             f"{', '.join(BACKEND_FIELDS[self.type] + BACKEND_OPTIONAL[self.type])}")
         if self.type == "local" and (self.bucket or self.prefix or self.region):
             raise ValueError("bucket, prefix and region are for a remote backend (type: s3); "
                              "the local backend takes only `path`")
-        if self.type in {"s3", "gcs"} and not self.bucket:
-            raise ValueError(f"the {self.type} backend needs `bucket:` (the bucket that holds the state)")
+        if self.type == "local" and (self.account or self.container):
+            raise ValueError("account and container are for the azblob backend; the local backend takes only `path`")
+        if self.type == "local":
+            return self
+        allowed = BACKEND_FIELDS[self.type] + BACKEND_OPTIONAL[self.type]
+        for name in ("bucket", "region", "account", "container"):
+            if getattr(self, name) is not None and name not in allowed:
+                raise ValueError(f"`{name}` is not a field of the {self.type} backend; it takes {', '.join(allowed)}")
+        missing = [name for name in BACKEND_FIELDS[self.type] if not getattr(self, name)]
+        if missing:
+            what = {"bucket": "the bucket that holds the state", "account": "the storage account",
+                    "container": "the blob container that holds the state"}
+            raise ValueError(f"the {self.type} backend needs " + " and ".join(
+                f"`{name}:` ({what[name]})" for name in missing))
         return self
 
 

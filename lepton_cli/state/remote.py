@@ -61,6 +61,18 @@ class ObjectStore(abc.ABC):
         """What a saved change set records to reach this store again (never credentials)."""
         return {}
 
+    @property
+    def versioned(self) -> bool:
+        """Whether the store keeps the previous version itself (then no `.backup` is written)."""
+        return False
+
+
+def missing_sdk(backend: str, extra: str, exc: ImportError) -> StateError:
+    """A backend's SDK is not installed: say which extra brings it."""
+    return StateError(Diagnostic(summary=f"the {backend} state backend needs packages that are not installed "
+                                         f"({exc.name})",
+                                 hint=f"pip install 'lepton-cli[{extra}]'"))
+
 
 def _age(since: str, now: dt.datetime | None = None) -> str:
     """How long ago `since` (ISO 8601) was, in words."""
@@ -147,8 +159,8 @@ class RemoteStateStore(StateStore):
                 raise self._rejected(state, text) from None
             version = blob.version
         self._version, self._data = version, data
-        if previous is not None:  # after the write: a rejected writer never overwrites the backup
-            self.objects.put(self.backup_key, previous)
+        if previous is not None and not self.objects.versioned:  # after the write: a rejected writer
+            self.objects.put(self.backup_key, previous)  # never overwrites the backup
 
     def _rejected(self, state: State, text: str) -> StateError:
         """Someone else wrote the state since this run read it (its lock was broken under it):

@@ -45,8 +45,22 @@ def _s3_objects(backend: Backend, sandbox: bool) -> ObjectStore:
                      endpoint=_sandbox_endpoint(SANDBOX_SERVICE) if sandbox else None)
 
 
-# Remote backend type -> how to open its object store (gcs and azblob join here).
-REMOTE_BACKENDS: dict[str, Callable[[Backend, bool], ObjectStore]] = {"s3": _s3_objects}
+def _azblob_objects(backend: Backend, sandbox: bool) -> ObjectStore:
+    from lepton_cli.state.azblob import AzureBlobObjects
+
+    return AzureBlobObjects(backend.account or "", backend.container or "", sandbox=sandbox)
+
+
+def _gcs_objects(backend: Backend, sandbox: bool) -> ObjectStore:
+    from lepton_cli.state.gcs import SANDBOX_SERVICE, GcsObjects
+
+    return GcsObjects(backend.bucket or "", sandbox=sandbox,
+                      endpoint=_sandbox_endpoint(SANDBOX_SERVICE) if sandbox else None)
+
+
+# Remote backend type -> how to open its object store.
+REMOTE_BACKENDS: dict[str, Callable[[Backend, bool], ObjectStore]] = {
+    "s3": _s3_objects, "gcs": _gcs_objects, "azblob": _azblob_objects}
 
 
 def state_store_for(plan_path: Path, stack: str, backend: Backend, *, sandbox: bool,

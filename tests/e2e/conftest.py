@@ -120,3 +120,54 @@ def tagged_with_stack(client_factory, stack: str, region: str = "us-east-1") -> 
     s3 = client_factory("s3", region)
     found += [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(f"{stack}-")]
     return sorted(set(found))
+
+
+@dataclass
+class SandboxGcp:
+    """The sandbox's Google Cloud, through the official SDKs, to check results without lepton."""
+
+    endpoints: dict[str, str]
+    project: str = "lepton-sandbox"
+
+    def compute(self, collection: str):
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import compute_v1
+
+        return getattr(compute_v1, f"{collection}Client")(
+            credentials=AnonymousCredentials(), transport="rest",
+            client_options=ClientOptions(api_endpoint=self.endpoints["gcp"]))
+
+    def storage(self):
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(project=self.project, credentials=AnonymousCredentials(),
+                              client_options={"api_endpoint": self.endpoints["gcs"]})
+
+    def names(self, collection: str, region: str | None = None) -> list[str]:
+        """Every object of a Compute collection in the project (global, or in `region`)."""
+        where = {"project": self.project, **({"region": region} if region else {})}
+        return sorted(item.name for item in self.compute(collection).list(request=where))
+
+    def stack_objects(self, stack: str, regions: tuple[str, ...] = ("us-central1",)) -> list[str]:
+        """Every Compute object and bucket whose name starts with the stack's (lepton's names
+        all do), in the global collections and the given regions."""
+        found = [f"{c}/{n}" for c in GLOBAL_COLLECTIONS for n in self.names(c)]
+        found += [f"{c}/{n}" for c in REGIONAL_COLLECTIONS for r in regions for n in self.names(c, r)]
+        found += [f"bucket/{b.name}" for b in self.storage().list_buckets()]
+        return sorted(f for f in found if f.split("/", 1)[1].startswith(f"{stack}-"))
+
+
+GLOBAL_COLLECTIONS = ("Networks", "Firewalls", "InstanceTemplates", "HealthChecks", "BackendServices",
+                      "BackendBuckets", "UrlMaps", "TargetHttpProxies", "TargetHttpsProxies", "GlobalAddresses",
+                      "GlobalForwardingRules")
+REGIONAL_COLLECTIONS = ("Subnetworks", "RegionInstanceGroupManagers", "RegionAutoscalers", "RegionHealthChecks",
+                        "RegionBackendServices", "Addresses", "ForwardingRules")
+
+
+@pytest.fixture
+def sandbox_gcp(sandbox_home) -> SandboxGcp:
+    from lepton_cli.sandbox.manager import status
+
+    return SandboxGcp(status(sandbox_home).endpoints)

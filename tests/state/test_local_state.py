@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lepton_cli.errors import LeptonError, LockHeldError, StateError
+from lepton_cli.errors import LockHeldError, StateError
 from lepton_cli.spec.models import Backend
 from lepton_cli.state.local import LocalStateStore
 from lepton_cli.state.model import LockInfo, PrimitiveRecord
@@ -208,5 +208,5 @@ def test_where_state_lives(tmp_path):
     assert state_directory(plan, Backend(), sandbox=True, env={}) == plan.parent / ".lepton" / "sandbox"
     assert state_directory(plan, Backend(), sandbox=False, env={"LEPTON_STATE_DIR": "/srv/state"}) == Path("/srv/state")
     assert state_directory(plan, Backend(), sandbox=True, state_dir="/x", env={"LEPTON_STATE_DIR": "/y"}) == Path("/x/sandbox")
-    with pytest.raises(LeptonError, match="not available yet"):
-        state_store_for(plan, "shop", Backend(type="gcs", bucket="b"), sandbox=False, env={})
+    assert state_store_for(plan, "shop", Backend(type="gcs", bucket="b"), sandbox=False, env={}).path == \
+        "gs://b/shop.state.json"  # remote: nothing local but the directory for rejected state

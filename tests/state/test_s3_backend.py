@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lepton_cli.errors import LeptonError, LockHeldError, StateError
+from lepton_cli.errors import LockHeldError, StateError
 from lepton_cli.spec.models import Backend
 from lepton_cli.state.local import LocalStateStore
 from lepton_cli.state.remote import RemoteStateStore
@@ -334,11 +334,13 @@ def test_the_backend_block_is_validated(fields, message):
     assert Backend(type="s3", bucket="acme-lepton-state", prefix="team", region="us-east-1").bucket
 
 
-def test_gcs_is_still_refused_clearly(tmp_path):
+def test_every_remote_backend_type_opens_its_store(tmp_path):
     from lepton_cli.state.store import state_store_for
 
-    with pytest.raises(LeptonError, match="the gcs state backend is not available yet"):
-        state_store_for(tmp_path / "lepton.yaml", "shop", Backend(type="gcs", bucket="b"), sandbox=False)
+    for backend, path in ((Backend(type="gcs", bucket="b"), "gs://b/shop.state.json"),
+                          (Backend(type="azblob", account="acme", container="lepton"),
+                           "azblob://acme/lepton/shop.state.json")):
+        assert state_store_for(tmp_path / "lepton.yaml", "shop", backend, sandbox=False).path == path
 
 
 @pytest.mark.parametrize("code, status, summary", [

@@ -15,20 +15,26 @@ os.environ.setdefault(
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint():
-    """Base URL of the sandbox's AWS (moto's server), in-process on a free loopback port,
-    shared by the whole test session.
+def sandbox_services():
+    """The sandbox's emulated clouds in this process, on free loopback ports, shared by the whole
+    test session (one moto, one Compute Engine and one Cloud Storage emulator, one ARM emulator
+    and one Azurite, whose storage accounts only that ARM emulator hands out).
 
-    Tests isolate themselves by stack name (every lepton object carries its stack's tag), so
-    they can share one server the way users share one account.
-    """
+    Tests isolate themselves by stack name (every lepton object carries its stack's marker), so
+    they can share one sandbox the way users share one account."""
     from lepton_cli.sandbox.server import serve_all
 
-    running = serve_all()
+    running = serve_all(shared_children=True)
     try:
-        yield running.endpoints["aws"]
+        yield running
     finally:
         running.shutdown()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(sandbox_services) -> str:
+    """Base URL of the sandbox's AWS (moto's server)."""
+    return sandbox_services.endpoints["aws"]
 
 
 @pytest.fixture
@@ -41,48 +47,12 @@ def unique_stack(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def gcp_endpoints():
-    """The sandbox's Google Cloud emulators in this process, on free loopback ports:
-    {"compute": URL, "storage": URL} (the driver's `DriverConfig.endpoints`), shared by the
-    session; tests isolate themselves by stack name, as on AWS."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    from lepton_cli.sandbox.gcp.compute.app import make_app as compute_app
-    from lepton_cli.sandbox.gcp.storage.app import make_app as storage_app
-
-    servers = {}
-    for service, factory in {"compute": compute_app, "storage": storage_app}.items():
-        servers[service] = make_server("127.0.0.1", 0, factory(), threaded=True)
-        threading.Thread(target=servers[service].serve_forever, daemon=True).start()
-    try:
-        yield {service: f"http://127.0.0.1:{server.server_port}" for service, server in servers.items()}
-    finally:
-        for server in servers.values():
-            server.shutdown()
-            server.server_close()
+def gcp_endpoints(sandbox_services) -> dict[str, str]:
+    """The sandbox's Google Cloud emulators as the GCP driver's `DriverConfig.endpoints`."""
+    return {"compute": sandbox_services.endpoints["gcp"], "storage": sandbox_services.endpoints["gcs"]}
 
 
 @pytest.fixture(scope="session")
-def azure_endpoints():
-    """The sandbox's Azure in this process: the ARM emulator on a free loopback port, handing
-    out storage accounts from the pool of the session's shared Azurite. {"arm": URL, "blob": URL}
-    (the driver's `DriverConfig.endpoints`)."""
-    import threading
-
-    from werkzeug.serving import make_server
-
-    from lepton_cli.sandbox import azurite
-    from lepton_cli.sandbox.azure.app import make_app
-    from lepton_cli.sandbox.azure.storage import BlobPool
-
-    blob = azurite.shared()
-    pool = BlobPool(blob.endpoint, {n: k for n, k in azurite.ACCOUNTS.items() if n != azurite.DEV_ACCOUNT})
-    server = make_server("127.0.0.1", 0, make_app(pool), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield {"arm": f"http://127.0.0.1:{server.server_port}", "blob": blob.endpoint}
-    finally:
-        server.shutdown()
-        server.server_close()
+def azure_endpoints(sandbox_services) -> dict[str, str]:
+    """The sandbox's ARM emulator and Azurite as the Azure driver's `DriverConfig.endpoints`."""
+    return {"arm": sandbox_services.endpoints["azure"], "blob": sandbox_services.endpoints["azblob"]}

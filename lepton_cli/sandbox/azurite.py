@@ -47,6 +47,9 @@ def account_key(name: str) -> str:
 
 ACCOUNTS: dict[str, str] = {name: account_key(name)
                             for name in [DEV_ACCOUNT, *(f"leptonsandbox{i}" for i in range(POOL_SIZE))]}
+# The accounts the ARM emulator hands out as storage accounts (the development account stays free
+# for the azblob state backend and anyone's experiments).
+POOL: dict[str, str] = {name: key for name, key in ACCOUNTS.items() if name != DEV_ACCOUNT}
 
 
 def find_binary(env: Mapping[str, str] | None = None) -> tuple[str | None, str]:

@@ -57,7 +57,7 @@ def serve_all(shared_children: bool = False) -> RunningServices:
         except ServiceUnavailable as exc:
             running.unavailable[name] = str(exc)
     for name, factory in SERVICES.items():
-        server = make_server(HOST, 0, factory(), threaded=True)
+        server = make_server(HOST, 0, factory(running.children), threaded=True)
         thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{name}", daemon=True)
         thread.start()
         running.servers[name] = server

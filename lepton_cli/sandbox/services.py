@@ -1,13 +1,14 @@
 """The emulated clouds the sandbox runs, as a table: service name -> how to serve it.
 
-Each entry builds a WSGI application; the sandbox serves each on its own free loopback port.
-Azure's ARM emulator joins this table with its driver.
+Each entry builds a WSGI application from the child-process services already running (name ->
+the running child: Azure's ARM emulator hands out the Azurite accounts); the sandbox serves each
+on its own free loopback port.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ DATA = Path(__file__).parent / "data"
 AMIS = DATA / "aws_amis.json"
 
 
-def aws_app() -> Any:
+def aws_app(children: Mapping[str, Any]) -> Any:
     """moto's server: every AWS service behind one endpoint, routed by the request's signature.
     It loads the sandbox's AMI catalogue (real owners and names of the images lepton's aliases
     resolve to); MOTO_AMIS_PATH must be set before moto is imported."""
@@ -25,24 +26,36 @@ def aws_app() -> Any:
     return DomainDispatcherApplication(create_backend_app)
 
 
-def gcp_compute_app() -> Any:
+def gcp_compute_app(children: Mapping[str, Any]) -> Any:
     """The project's own Compute Engine v1 REST emulator (sandbox/gcp/compute)."""
     from lepton_cli.sandbox.gcp.compute.app import make_app
 
     return make_app()
 
 
-def gcs_app() -> Any:
+def gcs_app(children: Mapping[str, Any]) -> Any:
     """The project's own Cloud Storage JSON API emulator (sandbox/gcp/storage)."""
     from lepton_cli.sandbox.gcp.storage.app import make_app
 
     return make_app()
 
 
-SERVICES: dict[str, Callable[[], Any]] = {
+def azure_app(children: Mapping[str, Any]) -> Any:
+    """The project's own Azure Resource Manager emulator (sandbox/azure); its storage accounts are
+    Azurite's pool accounts when Azurite runs (else they have no data plane)."""
+    from lepton_cli.sandbox import azurite
+    from lepton_cli.sandbox.azure.app import make_app
+    from lepton_cli.sandbox.azure.storage import BlobPool
+
+    blob = children.get("azblob")
+    return make_app(BlobPool(blob.endpoint, azurite.POOL) if blob is not None else None)
+
+
+SERVICES: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "aws": aws_app,
     "gcp": gcp_compute_app,
     "gcs": gcs_app,
+    "azure": azure_app,
 }
 
 

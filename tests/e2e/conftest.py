@@ -16,13 +16,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def sandbox_home(tmp_path_factory):
-    """A running sandbox (in this test process, on free loopback ports) that CLI subprocesses
-    find through LEPTON_SANDBOX_HOME, exactly as they would find one `lepton sandbox start` made."""
+def sandbox_home(tmp_path_factory, sandbox_services):
+    """The session's sandbox (in this test process, on free loopback ports) published for CLI
+    subprocesses to find through LEPTON_SANDBOX_HOME, exactly as they would find one
+    `lepton sandbox start` made."""
     from lepton_cli.sandbox.testing import in_process_sandbox
 
     home = tmp_path_factory.mktemp("sandbox-home")
-    with in_process_sandbox(home) as status:
+    with in_process_sandbox(home, sandbox_services) as status:
         assert status.running
         yield home
 
@@ -171,3 +172,32 @@ def sandbox_gcp(sandbox_home) -> SandboxGcp:
     from lepton_cli.sandbox.manager import status
 
     return SandboxGcp(status(sandbox_home).endpoints)
+
+
+@dataclass
+class SandboxAzure:
+    """The sandbox's Azure, through the official SDKs, to check results without lepton."""
+
+    endpoints: dict[str, str]
+    subscription: str = "00000000-0000-0000-0000-000000000000"
+
+    def client(self, name: str):
+        from lepton_cli.drivers.azure.driver import CLIENTS, sandbox_token_policy
+        import importlib
+
+        module, cls = CLIENTS[name]
+        return getattr(importlib.import_module(module), cls)(
+            None, self.subscription, base_url=self.endpoints["azure"], authentication_policy=sandbox_token_policy(),
+            polling_interval=0)
+
+    def groups(self, stack: str) -> list[str]:
+        """The stack's resource groups (lepton makes one per region, named and tagged for it)."""
+        return sorted(g.name for g in self.client("resource").resource_groups.list()
+                      if (g.tags or {}).get("lepton-stack") == stack or g.name.startswith(f"lepton-{stack}-"))
+
+
+@pytest.fixture
+def sandbox_azure(sandbox_home) -> SandboxAzure:
+    from lepton_cli.sandbox.manager import status
+
+    return SandboxAzure(status(sandbox_home).endpoints)

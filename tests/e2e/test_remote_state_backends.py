@@ -28,7 +28,7 @@ def azblob_container(sandbox_home):
 
     seen = status(sandbox_home)
     assert "azblob" in seen.endpoints, seen.unavailable  # Azurite: `npm ci --prefix tests/node`
-    account = "leptonsandbox1"
+    account = "devstoreaccount1"  # the pool accounts are the ARM emulator's storage accounts
     key = json.loads((sandbox_home / "sandbox.json").read_text())["azblob_accounts"][account]
     service = BlobServiceClient(f"{seen.endpoints['azblob']}/{account}",
                                 credential={"account_name": account, "account_key": key})

@@ -12,7 +12,7 @@ from lepton_cli.spec.models import Backend
 from lepton_cli.state.remote import RemoteStateStore
 from tests.state.remote_contract import Remote, RemoteContract, objects_from_spec, refused_everywhere
 
-ACCOUNT = "leptonsandbox3"
+ACCOUNT = "devstoreaccount1"  # the pool accounts are the ARM emulator's storage accounts
 
 
 @pytest.fixture(scope="module")

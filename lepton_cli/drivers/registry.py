@@ -16,6 +16,7 @@ from lepton_cli.errors import LeptonError
 DRIVERS: dict[str, str] = {
     "aws": "lepton_cli.drivers.aws.driver:AwsDriver",
     "gcp": "lepton_cli.drivers.gcp.driver:GcpDriver",
+    "azure": "lepton_cli.drivers.azure.driver:AzureDriver",
 }
 
 

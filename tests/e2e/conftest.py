@@ -182,13 +182,13 @@ class SandboxAzure:
     subscription: str = "00000000-0000-0000-0000-000000000000"
 
     def client(self, name: str):
-        from lepton_cli.drivers.azure.driver import CLIENTS, sandbox_token_policy
-        import importlib
+        """A management client as the driver makes them for the sandbox (the emulator's endpoint
+        and fake token): `resource`, `network`, `compute`, `storage`, `cdn`, `monitor`."""
+        from lepton_cli.drivers.azure.driver import AzureDriver
+        from lepton_cli.drivers.base import DriverConfig
 
-        module, cls = CLIENTS[name]
-        return getattr(importlib.import_module(module), cls)(
-            None, self.subscription, base_url=self.endpoints["azure"], authentication_policy=sandbox_token_policy(),
-            polling_interval=0)
+        config = DriverConfig(stack="check", endpoints={"arm": self.endpoints["azure"], "blob": self.endpoints["azblob"]})
+        return AzureDriver(config).client(name)
 
     def groups(self, stack: str) -> list[str]:
         """The stack's resource groups (lepton makes one per region, named and tagged for it)."""

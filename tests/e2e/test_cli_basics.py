@@ -25,7 +25,9 @@ def no_traceback(proc: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["validate", "-f", "examples/quickstart.yaml"], ["schema"]])
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "-f", "examples/quickstart.yaml"], ["schema"],
+                                  ["validate", "-f", "examples/web-stack.yaml", "--var", "cloud=gcp"],
+                                  ["validate", "-f", "examples/web-stack.yaml", "--var", "cloud=azure"]])
 def test_help_validate_and_schema_never_import_a_cloud_sdk(argv):
     code = (
         "import sys, runpy\n"

@@ -38,6 +38,18 @@ def test_start_status_stop(home):
     assert started.returncode == 0, started.stderr
     running = json.loads(started.stdout)
     assert running["running"] is True and running["endpoints"]["aws"].startswith("http://127.0.0.1:")
+    # Every cloud's emulators, on loopback (DESIGN §8): Azurite's blob endpoint where Node runs it.
+    assert {"aws", "gcp", "gcs", "azure"} <= running["endpoints"].keys()
+    assert all(url.startswith("http://127.0.0.1:") for url in running["endpoints"].values())
+    assert "azblob" in running["endpoints"] or "azblob" in running.get("unavailable", {})
+
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import compute_v1
+
+    regions = compute_v1.RegionsClient(credentials=AnonymousCredentials(), transport="rest",
+                                       client_options=ClientOptions(api_endpoint=running["endpoints"]["gcp"]))
+    assert "us-central1" in {r.name for r in regions.list(project="lepton-sandbox")}
 
     import boto3
 

@@ -1,13 +1,8 @@
 """The Azure driver: azure-mgmt-* clients for a real subscription (`DefaultAzureCredential`)
 or the sandbox's ARM emulator (a fake bearer token over loopback http), azure-storage-blob for
-the data plane, and the dispatch of each abstract kind to the module that expands it.
-
-Each kind module (`compute`, `bucket`, `load_balancer`, `cdn`) exposes, as on AWS and GCP:
-`TYPES`, `expand(driver, stack, name, region, ctx)`, `ATTRIBUTES` (abstract attribute ->
-(address suffix after "<name>/", output key)), and optionally `validate(stack, name)`,
-`needs_network(resource) -> bool` and `attribute_ref(stack, name, attr)`. `network` exposes
-`TYPES` and `expand_network(driver, stack, regions)` (resource group, VNet, subnet); `firewall`
-exposes `TYPES` (network security groups).
+the data plane. Its kinds are the modules of this package (`drivers/modular.py`); `network`
+exposes `expand_network(driver, stack, regions, needs_vnet)` (a resource group per region, a
+VNet and subnet where compute runs), `firewall` the network security groups.
 
 Sandbox transport: azure-core's bearer-token policy refuses to send a token over plain http.
 lepton replaces that one policy, in sandbox mode only, with `SandboxToken` (the SDK's own
@@ -22,17 +17,15 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import Callable, Iterable
 from functools import cached_property
-from types import ModuleType
 from typing import Any
 
 from lepton_cli.drivers.azure.regions import REGIONS
-from lepton_cli.drivers.base import Driver, DriverConfig, ExpandContext, Primitive, PrimitiveType, Ref
+from lepton_cli.drivers.base import DriverConfig, Primitive
+from lepton_cli.drivers.modular import ModularDriver
 from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.spec.models import Stack
 
-KINDS = ("compute", "bucket", "load_balancer", "cdn")
 SANDBOX_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"  # DESIGN §8
 SANDBOX_TOKEN = "lepton-sandbox"
 
@@ -47,10 +40,6 @@ CLIENTS: dict[str, tuple[str, str]] = {
 }
 
 
-def kind_module(kind: str) -> ModuleType:
-    return importlib.import_module(f"lepton_cli.drivers.azure.{kind}")
-
-
 def sandbox_token_policy() -> Any:
     """The sandbox's stand-in for the bearer-token policy: a fake token, allowed over http."""
     from azure.core.pipeline.policies import SansIOHTTPPolicy
@@ -62,8 +51,9 @@ def sandbox_token_policy() -> Any:
     return SandboxToken()
 
 
-class AzureDriver(Driver):
+class AzureDriver(ModularDriver):
     cloud = "azure"
+    package = "lepton_cli.drivers.azure"
     # The driver's APIs -> the sandbox endpoint serving each (`lepton sandbox status`).
     sandbox_services = {"arm": "azure", "blob": "azblob"}
     regions = REGIONS
@@ -72,13 +62,7 @@ class AzureDriver(Driver):
         super().__init__(config)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        # Called with "METHOD /path" after each response, before the caller sees it (tests
-        # inject faults here through the SDK's own `raw_response_hook`).
-        self.observers: list[Callable[[str], None]] = []
-
-    def observe(self, operation: str) -> None:
-        for observer in list(self.observers):
-            observer(operation)
+        # Observers hear "METHOD path" (the SDK's own `raw_response_hook`).
 
     # -- subscription and credentials ---------------------------------------------------------------
     @cached_property
@@ -135,44 +119,14 @@ class AzureDriver(Driver):
                                      raw_response_hook=self._hook)
         return BlobServiceClient(account_url, credential=self.credential, raw_response_hook=self._hook)
 
-    # -- Driver interface ---------------------------------------------------------------------------
-    def primitive_type_classes(self) -> Iterable[type[PrimitiveType]]:
-        for name in ("network", "firewall", *KINDS):
-            yield from kind_module(name).TYPES
-
-    def expand(self, stack: Stack, names: list[str], ctx: ExpandContext) -> list[Primitive]:
-        primitives: list[Primitive] = []
-        for name in names:
-            primitives += kind_module(stack.resources[name].kind).expand(self, stack, name, stack.region_of(name), ctx)
+    # -- the implicit network ----------------------------------------------------------------------
+    def expand_network(self, stack: Stack, names: list[str]) -> list[Primitive]:
+        """A resource group in every region the resources use; a VNet where one needs a network."""
         regions = sorted({stack.region_of(n) for n in names})
-        if regions:
-            primitives += kind_module("network").expand_network(self, stack, regions, needs_vnet=sorted({
-                stack.region_of(n) for n in names
-                if getattr(kind_module(stack.resources[n].kind), "needs_network", lambda _r: False)(stack.resources[n])}))
-        return primitives
-
-    def attribute_ref(self, stack: Stack, name: str, attr: str) -> Ref:
-        module = kind_module(stack.resources[name].kind)
-        if hasattr(module, "attribute_ref"):
-            return module.attribute_ref(stack, name, attr)
-        suffix, output = module.ATTRIBUTES[attr]
-        return Ref(f"{name}/{suffix}", output)
-
-    def validate(self, stack: Stack, names: list[str]) -> list[Diagnostic]:
-        diagnostics: list[Diagnostic] = []
-        for name in names:
-            resource = stack.resources[name]
-            check = getattr(kind_module(resource.kind), "validate", None)
-            if check is not None:
-                diagnostics += check(stack, name)
-            region = stack.region_of(name)
-            zones = getattr(resource, "zones", None) or 0
-            if region in self.regions and zones > max(1, self.regions[region]):
-                diagnostics.append(Diagnostic(
-                    summary=f"region {region} has {self.regions[region]} availability zones; {name!r} asks for {zones}",
-                    path=f"resources.{name}.zones",
-                    hint=f"use zones: {max(1, self.regions[region])} or less, or a region with zones"))
-        return diagnostics
+        if not regions:
+            return []
+        return self.module("network").expand_network(self, stack, regions,
+                                                     needs_vnet=self.network_regions(stack, names))
 
 
 class _NoCredential:

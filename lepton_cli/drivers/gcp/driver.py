@@ -1,41 +1,26 @@
 """The Google Cloud driver: google-cloud-compute (REST transport) and google-cloud-storage
 clients, for a real project (application default credentials) or the sandbox's emulators
-(anonymous credentials), and the dispatch of each abstract kind to the module that expands it.
-
-Each kind module (`compute`, `bucket`, `load_balancer`, `cdn`) exposes, as on AWS:
-- `TYPES`: the PrimitiveType classes it implements;
-- `expand(driver, stack, name, region, ctx) -> list[Primitive]`;
-- `ATTRIBUTES`: abstract attribute -> (address suffix after "<name>/", output key);
-- optionally `validate(stack, name) -> list[Diagnostic]` and `needs_network(resource) -> bool`.
-`network` exposes `TYPES` and `expand_network(driver, stack, regions)`; `firewall` exposes
-`TYPES` (firewall rules, made by compute and load balancer expansions).
-
-Every module is imported only when a plan uses GCP; google.* only inside functions.
+(anonymous credentials). Its kinds are the modules of this package (`drivers/modular.py`);
+`network` exposes `expand_network(driver, stack, regions)`, `firewall` the firewall rules that
+compute and load balancer expansions make. google.* is imported only inside functions.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
-from collections.abc import Callable, Iterable
 from functools import cached_property
-from types import ModuleType
 from typing import Any
 
-from lepton_cli.drivers.base import Driver, DriverConfig, ExpandContext, Primitive, PrimitiveType, Ref
+from lepton_cli.drivers.base import DriverConfig, Primitive
 from lepton_cli.drivers.gcp.regions import REGIONS
+from lepton_cli.drivers.modular import ModularDriver
 from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.spec.models import Stack
 
-KINDS = ("compute", "bucket", "load_balancer", "cdn")
 SANDBOX_PROJECT = "lepton-sandbox"  # DESIGN §8
 PROJECT_VARIABLES = ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT", "GCLOUD_PROJECT")
 OPERATION_WAITS = 60  # `wait` calls on one operation (each returns within 2 minutes on Google)
-
-
-def kind_module(kind: str) -> ModuleType:
-    return importlib.import_module(f"lepton_cli.drivers.gcp.{kind}")
 
 
 class _Observing:
@@ -61,8 +46,9 @@ class _Observing:
         raise AttributeError(name)
 
 
-class GcpDriver(Driver):
+class GcpDriver(ModularDriver):
     cloud = "gcp"
+    package = "lepton_cli.drivers.gcp"
     # The driver's APIs -> the sandbox endpoint serving each (`lepton sandbox status`).
     sandbox_services = {"compute": "gcp", "storage": "gcs"}
     regions = REGIONS
@@ -71,14 +57,8 @@ class GcpDriver(Driver):
         super().__init__(config)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        # Called with "Collection.method" (or "storage.METHOD path") after each API call is
-        # answered, before the caller sees the answer: tests inject faults here (the SDKs'
-        # own hooks carry it: compute interceptors, the storage session's response hooks).
-        self.observers: list[Callable[[str], None]] = []
-
-    def observe(self, operation: str) -> None:
-        for observer in list(self.observers):
-            observer(operation)
+        # Observers hear "Collection.method" (compute interceptors) or "storage.METHOD path" (the
+        # storage session's response hook).
 
     # -- project and credentials ------------------------------------------------------------------
     @cached_property
@@ -192,42 +172,7 @@ class GcpDriver(Driver):
                 operation.http_error_message or "; ".join(e["message"] for e in errors), errors=errors)
         return operation
 
-    # -- Driver interface -----------------------------------------------------------------------------
-    def primitive_type_classes(self) -> Iterable[type[PrimitiveType]]:
-        for name in ("network", "firewall", *KINDS):
-            yield from kind_module(name).TYPES
-
-    def expand(self, stack: Stack, names: list[str], ctx: ExpandContext) -> list[Primitive]:
-        primitives: list[Primitive] = []
-        for name in names:
-            module = kind_module(stack.resources[name].kind)
-            primitives += module.expand(self, stack, name, stack.region_of(name), ctx)
-        regions = sorted({stack.region_of(n) for n in names
-                          if getattr(kind_module(stack.resources[n].kind), "needs_network", lambda _r: False)(
-                              stack.resources[n])})
-        if regions:
-            primitives += kind_module("network").expand_network(self, stack, regions)
-        return primitives
-
-    def attribute_ref(self, stack: Stack, name: str, attr: str) -> Ref:
-        module = kind_module(stack.resources[name].kind)
-        if hasattr(module, "attribute_ref"):  # attributes that depend on the resource (a tcp balancer is regional)
-            return module.attribute_ref(stack, name, attr)
-        suffix, output = module.ATTRIBUTES[attr]
-        return Ref(f"{name}/{suffix}", output)
-
-    def validate(self, stack: Stack, names: list[str]) -> list[Diagnostic]:
-        diagnostics: list[Diagnostic] = []
-        for name in names:
-            resource = stack.resources[name]
-            check = getattr(kind_module(resource.kind), "validate", None)
-            if check is not None:
-                diagnostics += check(stack, name)
-            region = stack.region_of(name)
-            zones = getattr(resource, "zones", None) or 0
-            if region in self.regions and zones > self.regions[region]:
-                diagnostics.append(Diagnostic(
-                    summary=f"region {region} has {self.regions[region]} zones; {name!r} asks for {zones}",
-                    path=f"resources.{name}.zones",
-                    hint=f"use zones: {self.regions[region]} or less, or a region with more zones"))
-        return diagnostics
+    # -- the implicit network ----------------------------------------------------------------------
+    def expand_network(self, stack: Stack, names: list[str]) -> list[Primitive]:
+        regions = self.network_regions(stack, names)
+        return self.module("network").expand_network(self, stack, regions) if regions else []

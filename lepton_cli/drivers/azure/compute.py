@@ -166,7 +166,7 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
     fronted = balancers(stack, name)
     traffic, probes = balancer_ports(stack, name)
     nsg = firewall.security_group(stack.stack, name, region, allow_from=resource.allow_from,
-                                  ports=sorted({*resource.ports, *traffic}), probe_ports=probes)
+                                  ports=sorted({*resource.ports, *traffic}), balanced_ports=traffic, probe_ports=probes)
 
     def prim(type_: str, props: dict[str, Any], **extra) -> Primitive:
         return Primitive(address=f"{name}/{type_}", type=type_, cloud="azure", region=region, resource=name,

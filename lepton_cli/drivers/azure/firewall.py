@@ -4,9 +4,12 @@ the `AzureLoadBalancer` service tag allowed, everything else from the internet d
 nothing is open to the world unless the plan says so (an `allow_from` of 0.0.0.0/0).
 
 A load-balanced group also gets an allow rule from `AzureLoadBalancer` (the probes' source) to
-its target and health-check ports. A Standard load balancer keeps the client's address, so
-client traffic is admitted only by the group's own rule: the plan's `allow_from` (which lepton
-never widens by itself; see docs/azure-compute.md).
+its target and health-check ports, and one from `Internet` to the ports its public load
+balancer forwards to: a Standard load balancer keeps the client's address, so without it the
+listeners the plan declares public would reach no instance. The instances of a load-balanced
+group have no public address, so that rule admits the world only through the balancer's
+listeners (what an AWS load balancer's listener opens too); every other port stays closed but to
+`allow_from` (see docs/azure-compute.md).
 
 A rule is `{"name", "priority", "direction", "access", "protocol", "sources", "ports"}`,
 lists sorted; a change of rules is a PUT of the whole group, in place.
@@ -23,7 +26,8 @@ from lepton_cli.drivers.base import Primitive
 from lepton_cli.drivers.names import physical_name
 
 PROBES = "AzureLoadBalancer"  # the service tag Azure's health probes come from
-CLIENT_PRIORITY, PROBE_PRIORITY = 100, 110
+BALANCED = "Internet"  # where a public load balancer's clients come from
+CLIENT_PRIORITY, BALANCED_PRIORITY, PROBE_PRIORITY = 100, 105, 110
 
 
 def rule(name: str, priority: int, sources: list[str], ports: list[int]) -> dict[str, Any]:
@@ -37,23 +41,21 @@ def group_name(stack: str, name: str) -> str:
 
 
 def security_group(stack: str, name: str, region: str, *, allow_from: list[str], ports: list[int],
-                   probe_ports: list[int]) -> Primitive:
-    """`<name>/azure.network_security_group`: `ports` open to `allow_from`, and `probe_ports`
-    to the load balancer's probes."""
+                   balanced_ports: list[int], probe_ports: list[int]) -> Primitive:
+    """`<name>/azure.network_security_group`: `ports` open to `allow_from`, `balanced_ports` (what
+    public load balancers forward their listeners to) to their clients, and `probe_ports` to the
+    load balancers' probes."""
     rules = []
     if allow_from and ports:
         rules.append(rule("allow-clients", CLIENT_PRIORITY, allow_from, ports))
+    if balanced_ports:
+        rules.append(rule("allow-lb-clients", BALANCED_PRIORITY, [BALANCED], balanced_ports))
     if probe_ports:
         rules.append(rule("allow-lb-probes", PROBE_PRIORITY, [PROBES], probe_ports))
-    summary = ()
-    if probe_ports and not allow_from:
-        summary = ("note: no allow_from: the load balancer's clients cannot reach the instances (a Standard load "
-                   "balancer keeps the client's address, and Azure denies inbound internet traffic by default); "
-                   "add allow_from: ['0.0.0.0/0'] to serve everyone",)
     return Primitive(address=f"{name}/azure.network_security_group", type="azure.network_security_group",
                      cloud="azure", region=region, resource=name, kind="compute",
                      properties={"name": group_name(stack, name), "resource_group": group_ref(region),
-                                 "location": region, "rules": rules}, summary=summary)
+                                 "location": region, "rules": rules})
 
 
 class NetworkSecurityGroupType(AzureType):

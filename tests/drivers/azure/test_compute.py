@@ -286,9 +286,10 @@ def test_a_load_balanced_group_joins_the_pool_admits_probes_and_has_no_public_ad
         0].ip_configurations
     assert [p.id for p in ip.load_balancer_backend_address_pools] == [lb.backend_address_pools[0].id]
     assert ip.public_ip_address_configuration is None
-    # Probes from Azure's load balancer reach the target and health-check ports; clients only
-    # from what the plan allows (a Standard load balancer keeps their addresses).
+    # Probes from Azure's load balancer reach the target and health-check ports; the balancer's
+    # clients (a Standard load balancer keeps their addresses) only its target port.
     assert security_rules(azure) == {"allow-clients": (100, "Allow", "Tcp", ["10.0.0.0/8"], ["8080"]),
+                                     "allow-lb-clients": (105, "Allow", "Tcp", ["Internet"], ["8080"]),
                                      "allow-lb-probes": (110, "Allow", "Tcp", ["AzureLoadBalancer"], ["8080", "8081"])}
     # Zones change with a balancer in front: the old set leaves the pool, the new one joins it.
     wider = body.replace("zones: 2", "zones: 3")
@@ -301,14 +302,18 @@ def test_a_load_balanced_group_joins_the_pool_admits_probes_and_has_no_public_ad
     azure.destroy(wider)
 
 
-def test_a_load_balanced_group_without_allow_from_is_closed_to_clients_and_the_plan_says_so(azure):
-    body = group().replace("    allow_from: ['10.0.0.0/8']\n", "") + (
+def test_a_load_balanced_group_without_allow_from_serves_its_listeners_and_nothing_else(azure):
+    """The plan's public listener is what opens the target port (as an AWS listener opens the
+    balancer): the instances have no public address, so the world reaches them only through the
+    balancer, on its target port; no other port is open to anyone."""
+    body = group(ports="8080, 22").replace("    allow_from: ['10.0.0.0/8']\n", "") + (
         "  lb:\n    kind: load_balancer\n    target: web\n    listeners: [{port: 80, target_port: 8080}]\n")
-    plan = azure.plan(body)
-    (nsg,) = [c for c in plan.actionable if c.address == "web/azure.network_security_group"]
-    assert any("no allow_from: the load balancer's clients cannot reach the instances" in line for line in nsg.summary)
-    assert azure.apply(plan).ok
-    assert security_rules(azure) == {"allow-lb-probes": (110, "Allow", "Tcp", ["AzureLoadBalancer"], ["8080"])}
+    assert azure.apply(azure.plan(body)).ok
+    assert security_rules(azure) == {"allow-lb-clients": (105, "Allow", "Tcp", ["Internet"], ["8080"]),
+                                     "allow-lb-probes": (110, "Allow", "Tcp", ["AzureLoadBalancer"], ["8080"])}
+    (ip,) = scale_set(azure).properties.virtual_machine_profile.network_profile.network_interface_configurations[
+        0].ip_configurations
+    assert ip.public_ip_address_configuration is None
     azure.destroy(body)
 
 

@@ -10,8 +10,10 @@ service one named port, so listeners with different `target_port`s are a validat
 tcp listeners: a regional external passthrough Network Load Balancer (scheme EXTERNAL): a
 regional TCP health check, a regional backend service, a regional static address and one
 regional forwarding rule per listener. Passthrough does not translate ports (`target_port`
-must equal `port`), and the instances see the clients' own addresses: the compute's own
-firewall (`allow_from`) decides who reaches them; lepton opens nothing else for clients.
+must equal `port`), and the instances see the clients' own addresses, so a firewall rule
+(`<lb>/gcp.firewall/clients`) admits the world to the listeners' ports on the target group: its
+instances have no external address (compute.py), so that reaches them only through the
+balancer's listeners — what the plan declared public — and no other port.
 
 Both open Google's health-check source ranges to the target (and health-check) ports on the
 group's network tag (`<lb>/gcp.firewall/health-check`). Forwarding rules are keyed and named
@@ -47,6 +49,7 @@ TCP_ATTRIBUTES = {
     "address": ("gcp.address", "address"),
     "dns_name": ("gcp.address", "address"),
 }
+WORLD = "0.0.0.0/0"  # a passthrough balancer's clients: whoever its public listeners serve
 # Where Google's health checkers come from (firewall rules for health checks, GCP docs).
 PROBE_RANGES = {
     "application": ["130.211.0.0/22", "35.191.0.0/16"],
@@ -188,7 +191,7 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
     problems = validate(stack, name)
     if problems:
         raise LeptonError(*problems)
-    from lepton_cli.drivers.gcp import compute
+    from lepton_cli.drivers.gcp import compute, firewall
 
     health = resource.health_check
     port = backend_port(resource)
@@ -210,8 +213,12 @@ def expand(driver, stack: Stack, name: str, region: str, ctx: ExpandContext) -> 
             "load_balancing_scheme": "EXTERNAL", "ip_protocol": "TCP", "ports": [str(l.port)],
             "ip_address": Ref(address.address, "address"), "backend_service": Ref(service.address, "self_link"),
         }, str(l.port)) for l in resource.listeners]
+        clients = firewall.rule(f"{name}/gcp.firewall/clients", name, "load_balancer",
+                                physical_name(stack.stack, name, "clients", limit=63), [WORLD],
+                                sorted({l.port for l in resource.listeners}),
+                                [compute.instance_tag(stack.stack, resource.target)])
         return [health_check_firewall(stack, name, "load_balancer", resource.target, probe_ports, "network"),
-                check, service, address, *rules]
+                clients, check, service, address, *rules]
     check = primitive(name, "load_balancer", "health_check", GLOBAL, {
         "name": base, "type": "HTTP", "port": health.port or port, "request_path": health.path, **checks})
     service = primitive(name, "load_balancer", "backend_service", GLOBAL, {

@@ -139,6 +139,11 @@ def test_http_to_tcp_replaces_the_balancer_in_one_apply(gcp):
     assert (check.type_, check.tcp_health_check.port) == ("TCP", 9000)
     firewall = get(gcp, "Firewalls", "firewall", f"{s}-lb-health-check")
     assert "209.85.152.0/22" in firewall.source_ranges and [list(a.ports) for a in firewall.allowed] == [["9000"]]
+    # A passthrough balancer keeps its clients' addresses: the world is admitted to the listener's
+    # port on the group (whose instances have no external address), and to nothing else.
+    clients = get(gcp, "Firewalls", "firewall", f"{s}-lb-clients")
+    assert list(clients.source_ranges) == ["0.0.0.0/0"] and [list(a.ports) for a in clients.allowed] == [["9000"]]
+    assert list(clients.target_tags) == list(firewall.target_tags)
     gcp.destroy(stack(tcp))
     assert leftovers(gcp) == []
 

@@ -10,12 +10,9 @@ import pytest
 
 from lepton_cli.drivers.aws.driver import AwsDriver
 from lepton_cli.drivers.base import DriverConfig
-from lepton_cli.engine.executor import apply_plan
-from lepton_cli.engine.planner import make_plan
-from lepton_cli.engine.refresh import refresh
-from lepton_cli.spec.loader import load_plan_text
 from lepton_cli.state.local import LocalStateStore
 from tests.drivers.aws.harness import sandbox_session
+from tests.drivers.engine_run import EngineRun
 
 
 class CallCounter:
@@ -44,14 +41,13 @@ class CallCounter:
             self.max_in_flight.clear()
 
 
-@dataclass
-class Aws:
+@dataclass(kw_only=True)
+class Aws(EngineRun):
     endpoint: str
-    stack: str
-    store: LocalStateStore
     counter: CallCounter = field(default_factory=CallCounter)
-    # (botocore event, handler) registered on every driver's session: faults a test injects.
-    hooks: list = field(default_factory=list)
+    # hooks: (botocore event, handler) registered on every driver's session.
+    cloud: str = "aws"
+    defaults: str = "{cloud: aws, region: us-east-1}"
 
     def driver(self) -> AwsDriver:
         driver = AwsDriver(DriverConfig(stack=self.stack, endpoints={"aws": self.endpoint}))
@@ -61,38 +57,6 @@ class Aws:
         for event, handler in self.hooks:
             driver.session.events.register(event, handler)
         return driver
-
-    def text(self, body: str) -> str:
-        return f"stack: {self.stack}\ndefaults: {{cloud: aws, region: us-east-1}}\n{body}"
-
-    def plan(self, body: str, **kwargs):
-        loaded = load_plan_text(self.text(body))
-        return make_plan(loaded.stack, {"aws": self.driver()}, self.store.read(), plan_digest=loaded.digest,
-                         resource_graph=loaded.graph, **kwargs)
-
-    def apply(self, plan):
-        return apply_plan(plan, {"aws": self.driver()}, self.store, self.store.read())
-
-    def converge(self, body: str):
-        result = self.apply(self.plan(body))
-        assert result.ok, result.failed
-        assert not self.plan(body).has_changes, [(c.address, c.diff) for c in self.plan(body).actionable]
-        return result
-
-    def destroy(self, body: str):
-        result = self.apply(self.plan(body, destroy=True))
-        assert result.ok, result.failed
-
-    def refresh_calls(self, body: str) -> collections.Counter:
-        """API calls of one refresh (listing every type the plan uses), by operation."""
-        from lepton_cli.engine.expand import expand_stack
-
-        loaded = load_plan_text(self.text(body))
-        drivers = {"aws": self.driver()}
-        desired = expand_stack(loaded.stack, drivers)
-        self.counter.reset()
-        refresh(drivers, desired, self.store.read())
-        return collections.Counter(self.counter.calls)
 
     def client(self, service: str, region: str = "us-east-1"):
         return self.driver().client(service, region)

@@ -12,11 +12,8 @@ import pytest
 from lepton_cli.drivers.azure.common import resource_group_name
 from lepton_cli.drivers.azure.driver import SANDBOX_SUBSCRIPTION, AzureDriver, sandbox_token_policy
 from lepton_cli.drivers.base import DriverConfig
-from lepton_cli.engine.executor import apply_plan
-from lepton_cli.engine.planner import make_plan
-from lepton_cli.engine.refresh import refresh
-from lepton_cli.spec.loader import load_plan_text
 from lepton_cli.state.local import LocalStateStore
+from tests.drivers.engine_run import EngineRun
 
 REGION = "eastus"
 SUBSCRIPTION = SANDBOX_SUBSCRIPTION
@@ -44,14 +41,12 @@ class CallCounter:
                    if op.split(" ", 1)[0] == method and op.split(" ", 1)[1].lower().endswith(tail.lower()))
 
 
-@dataclass
-class Azure:
+@dataclass(kw_only=True)
+class Azure(EngineRun):
     endpoints: dict[str, str]
-    stack: str
-    store: LocalStateStore
     counter: CallCounter = field(default_factory=CallCounter)
-    # Observers put on every driver (after the counter): faults a test injects.
-    hooks: list = field(default_factory=list)
+    cloud: str = "azure"
+    defaults: str = f"{{cloud: azure, region: {REGION}}}"
 
     @property
     def group(self) -> str:
@@ -62,39 +57,6 @@ class Azure:
         driver = AzureDriver(DriverConfig(stack=self.stack, endpoints=self.endpoints))
         driver.observers += [self.counter, *self.hooks]
         return driver
-
-    def text(self, body: str) -> str:
-        return f"stack: {self.stack}\ndefaults: {{cloud: azure, region: {REGION}}}\n{body}"
-
-    def plan(self, body: str, **kwargs):
-        loaded = load_plan_text(self.text(body))
-        return make_plan(loaded.stack, {"azure": self.driver()}, self.store.read(), plan_digest=loaded.digest,
-                         resource_graph=loaded.graph, **kwargs)
-
-    def apply(self, plan):
-        return apply_plan(plan, {"azure": self.driver()}, self.store, self.store.read())
-
-    def converge(self, body: str):
-        result = self.apply(self.plan(body))
-        assert result.ok, result.failed
-        again = self.plan(body)
-        assert not again.has_changes, [(c.address, c.action.value, c.diff) for c in again.actionable]
-        return result
-
-    def destroy(self, body: str):
-        result = self.apply(self.plan(body, destroy=True))
-        assert result.ok, result.failed
-
-    def refresh_calls(self, body: str) -> collections.Counter:
-        """API calls of one refresh (listing every type the plan uses), by operation."""
-        from lepton_cli.engine.expand import expand_stack
-
-        loaded = load_plan_text(self.text(body))
-        drivers = {"azure": self.driver()}
-        desired = expand_stack(loaded.stack, drivers)
-        self.counter.reset()
-        refresh(drivers, desired, self.store.read())
-        return collections.Counter(self.counter.calls)
 
     def client(self, name: str):
         """An azure-mgmt client on the emulator, straight from the SDK (not lepton's driver):

@@ -1,5 +1,5 @@
 """What every remote state backend must do, against its emulator (the tests of
-test_s3_backend.py, written once for the gcs and azblob backends): locking by conditional
+s3, gcs and azblob backends, written once): locking by conditional
 writes, lost-update protection, crash safety and moving state.
 
 A backend's test module defines a `remote` fixture returning a `Remote` and subclasses
@@ -37,6 +37,10 @@ def objects_from_spec(spec: dict) -> ObjectStore:
 
         return AzureBlobObjects(spec["account"], spec["container"], sandbox=True,
                                 endpoint=lambda account: (f"{spec['endpoint']}/{account}", spec["key"]))
+    if spec["type"] == "s3":
+        from lepton_cli.state.s3 import S3Objects
+
+        return S3Objects(spec["bucket"], "us-east-1", sandbox=True, endpoint=lambda: spec["endpoint"])
     from lepton_cli.state.gcs import GcsObjects
 
     return GcsObjects(spec["bucket"], sandbox=True, endpoint=lambda: spec["endpoint"])

@@ -10,8 +10,6 @@ from lepton_cli.errors import CloudError, Diagnostic
 
 # Google's error `reason`s (errors[].reason) the driver acts on.
 ALREADY_EXISTS = "alreadyExists"
-IN_USE = "resourceInUseByAnotherResource"
-NOT_FOUND = "notFound"
 
 CREDENTIAL_HINT = ("check your Google Cloud credentials (gcloud auth application-default login, "
                    "GOOGLE_APPLICATION_CREDENTIALS) or use --sandbox")
@@ -67,7 +65,3 @@ def google_error(exc: BaseException) -> BaseException:
 
 def is_not_found(exc: BaseException) -> bool:
     return status_code(google_error(exc)) == 404
-
-
-def is_in_use(exc: BaseException) -> bool:
-    return IN_USE in reasons(google_error(exc))

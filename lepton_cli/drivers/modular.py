@@ -16,9 +16,10 @@ load time.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from lepton_cli.drivers.base import Driver, DriverConfig, ExpandContext, Primitive, PrimitiveType, Ref
 from lepton_cli.errors import Diagnostic
@@ -36,6 +37,16 @@ class ModularDriver(Driver):
         # Called with a description of each API call once it is answered, before the caller sees
         # the answer (tests inject faults and count calls here, through the SDKs' own hooks).
         self.observers: list[Callable[[str], None]] = []
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    def cached_client(self, key: str, make: Callable[[], Any]) -> Any:
+        """The SDK client `make()` builds, made once per driver (clients are thread-safe once
+        made; making them is not)."""
+        with self._clients_lock:
+            if key not in self._clients:
+                self._clients[key] = make()
+            return self._clients[key]
 
     def observe(self, operation: str) -> None:
         for observer in list(self.observers):

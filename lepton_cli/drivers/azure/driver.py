@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import importlib
 import os
-import threading
 from functools import cached_property
 from typing import Any
 
 from lepton_cli.drivers.azure.regions import REGIONS
-from lepton_cli.drivers.base import DriverConfig, Primitive
+from lepton_cli.drivers.base import Primitive
 from lepton_cli.drivers.modular import ModularDriver
 from lepton_cli.errors import Diagnostic, LeptonError
 from lepton_cli.spec.models import Stack
@@ -58,11 +57,7 @@ class AzureDriver(ModularDriver):
     sandbox_services = {"arm": "azure", "blob": "azblob"}
     regions = REGIONS
 
-    def __init__(self, config: DriverConfig):
-        super().__init__(config)
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        # Observers hear "METHOD path" (the SDK's own `raw_response_hook`).
+    # Observers hear "METHOD path" (the SDK's own `raw_response_hook`).
 
     # -- subscription and credentials ---------------------------------------------------------------
     @cached_property
@@ -100,13 +95,11 @@ class AzureDriver(ModularDriver):
 
     def client(self, name: str) -> Any:
         """A cached management client (`resource`, `network`, `compute`, `storage`, `cdn`, `monitor`)."""
-        with self._lock:
-            if name not in self._clients:
-                module_name, class_name = CLIENTS[name]
-                client_class = getattr(importlib.import_module(module_name), class_name)
-                self._clients[name] = client_class(self.credential or _NoCredential(), self.subscription,
-                                                   **self.client_options())
-            return self._clients[name]
+        def make() -> Any:
+            module_name, class_name = CLIENTS[name]
+            client_class = getattr(importlib.import_module(module_name), class_name)
+            return client_class(self.credential or _NoCredential(), self.subscription, **self.client_options())
+        return self.cached_client(name, make)
 
     def blob_service(self, account_url: str, key: str | None = None) -> Any:
         """A data-plane client for a storage account: its key in the sandbox (Azurite knows no

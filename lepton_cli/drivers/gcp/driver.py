@@ -8,11 +8,10 @@ compute and load balancer expansions make. google.* is imported only inside func
 from __future__ import annotations
 
 import os
-import threading
 from functools import cached_property
 from typing import Any
 
-from lepton_cli.drivers.base import DriverConfig, Primitive
+from lepton_cli.drivers.base import Primitive
 from lepton_cli.drivers.gcp.regions import REGIONS
 from lepton_cli.drivers.modular import ModularDriver
 from lepton_cli.errors import Diagnostic, LeptonError
@@ -53,12 +52,8 @@ class GcpDriver(ModularDriver):
     sandbox_services = {"compute": "gcp", "storage": "gcs"}
     regions = REGIONS
 
-    def __init__(self, config: DriverConfig):
-        super().__init__(config)
-        self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        # Observers hear "Collection.method" (compute interceptors) or "storage.METHOD path" (the
-        # storage session's response hook).
+    # Observers hear "Collection.method" (compute interceptors) or "storage.METHOD path" (the
+    # storage session's response hook).
 
     # -- project and credentials ------------------------------------------------------------------
     @cached_property
@@ -112,20 +107,18 @@ class GcpDriver(ModularDriver):
     def compute(self, collection: str) -> Any:
         """A cached compute_v1 `<collection>Client` on the REST transport (thread-safe once
         made), pointed at the sandbox's emulator when there is one."""
-        with self._lock:
-            if collection not in self._clients:
-                from google.api_core.client_options import ClientOptions
-                from google.cloud import compute_v1
+        def make() -> Any:
+            from google.api_core.client_options import ClientOptions
+            from google.cloud import compute_v1
 
-                client_class = getattr(compute_v1, f"{collection}Client")
-                transport_class = client_class.get_transport_class("rest")
-                interceptor = _Observing(self, collection)
-                endpoint = self.config.endpoint("compute")
-                self._clients[collection] = client_class(
-                    credentials=self.credentials,
-                    client_options=ClientOptions(api_endpoint=endpoint) if endpoint else None,
-                    transport=lambda **kwargs: transport_class(interceptor=interceptor, **kwargs))
-            return self._clients[collection]
+            client_class = getattr(compute_v1, f"{collection}Client")
+            transport_class = client_class.get_transport_class("rest")
+            interceptor = _Observing(self, collection)
+            endpoint = self.config.endpoint("compute")
+            return client_class(credentials=self.credentials,
+                                client_options=ClientOptions(api_endpoint=endpoint) if endpoint else None,
+                                transport=lambda **kwargs: transport_class(interceptor=interceptor, **kwargs))
+        return self.cached_client(collection, make)
 
     @cached_property
     def storage(self) -> Any:
